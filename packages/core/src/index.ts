@@ -1,0 +1,87 @@
+export type {
+  CommandInfo,
+  ContainerConfig,
+  ContainerInfo,
+  ContainerState,
+  Environment,
+  EnvironmentVariable,
+  IpcMode,
+  LinuxInfo,
+  Resource,
+  RLimit,
+  RLimitInfo,
+  RLimitType,
+  ScalarValue,
+} from './container-config.ts';
+export {
+  type ContainerID,
+  containerIdToString,
+  MAX_CONTAINER_ID_BYTES,
+  parseContainerId,
+  rootContainerId,
+  validateContainerId,
+  validateContainerIdValue,
+} from './container-id.ts';
+export type { CgroupInfo, ContainerStatus, IpAddress, NetworkInfo } from './container-status.ts';
+export {
+  type CgroupsSettings,
+  type IsolatorContext,
+  type Logger,
+  silentLogger,
+} from './context.ts';
+export {
+  ContainerExistsError,
+  type ContainerIdRule,
+  CorralError,
+  InvalidContainerConfigError,
+  InvalidContainerIdError,
+  InvalidFlagError,
+  InvalidIsolationError,
+  InvalidManifestError,
+  RequirementNotMetError,
+  ResourceExhaustedError,
+  UnknownContainerError,
+  UnsupportedApiVersionError,
+} from './errors.ts';
+export {
+  type CustomOptions,
+  type EnumOptions,
+  type FlagSpec,
+  type FlagSpecs,
+  type FlagType,
+  type FlagValues,
+  flag,
+  type IntegerOptions,
+  parseBytes,
+  parseFlag,
+  parseFlags,
+  parseInteger,
+} from './flags.ts';
+export { isValidIsolatorName, parseIsolationList } from './isolation-list.ts';
+export type { Isolator, MaybePromise } from './isolator.ts';
+export {
+  type Capability,
+  type CapabilityInfo,
+  type ContainerLaunchInfo,
+  type ContainerMountInfo,
+  type MountFlag,
+  NAMESPACES,
+  type Namespace,
+} from './launch-info.ts';
+export {
+  defineIsolator,
+  defineManifest,
+  findIsolatorDefinition,
+  ISOLATOR_API_VERSION,
+  type IsolatorDefinition,
+  type IsolatorManifest,
+  type IsolatorRequirements,
+  validateManifest,
+} from './manifest.ts';
+export type { ResourceStatistics } from './resource-statistics.ts';
+export type {
+  ContainerLimitation,
+  ContainerTermination,
+  TaskState,
+  TaskStatusReason,
+} from './termination.ts';

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Corral's tests and agent use on the host (nft for packet-tagging
+# proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper).
+# Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
+# so a laptop run still works (kernel tests then skip, or fail under CI=true).
+set -euo pipefail
+
+declare -A package_for=(
+  [nft]=nftables
+  [ipcs]=util-linux
+  [ipcmk]=util-linux
+  [unshare]=util-linux
+  [nsenter]=util-linux
+  [ip]=iproute2
+  [cc]=gcc
+  [make]=make
+)
+
+missing=()
+for command in "${!package_for[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${package_for[$command]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+readarray -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "corral: missing system packages: ${missing[*]} (install them as root; kernel tests need them)" >&2
+  exit 0
+fi
+echo "corral: installing system packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,37 @@
+// Runs every package's tests through turbo, then sums the per-package vitest JSON reports into
+// one closing line. Fails when any test failed, when no test ran at all, or (under CI=true) when
+// a test was skipped: CI machines have root and the kernel features, so a skip there hides a gap.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const workspaceDirs = ['packages', 'apps'].flatMap((group) =>
+  existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : [],
+);
+const reportOf = (dir) => join(dir, 'test-results', 'vitest.json');
+for (const dir of workspaceDirs) rmSync(reportOf(dir), { force: true });
+
+const turboArgs = ['run', 'test', ...process.argv.slice(2)];
+const run = spawnSync('turbo', turboArgs, { stdio: 'inherit' });
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+for (const dir of workspaceDirs) {
+  if (!existsSync(reportOf(dir))) continue;
+  const report = JSON.parse(readFileSync(reportOf(dir), 'utf8'));
+  const failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
+  totals.passed += report.numPassedTests;
+  totals.failed += failed;
+  totals.skipped += report.numPendingTests + report.numTodoTests;
+  console.log(`  ${dir}: ${report.numPassedTests} passed, ${failed} failed`);
+}
+
+const ci = process.env.CI === 'true';
+const problems = [];
+if (run.status !== 0) problems.push(`turbo exited with ${run.status ?? run.signal}`);
+if (totals.passed === 0) problems.push('no test ran');
+if (ci && totals.skipped > 0) problems.push(`${totals.skipped} test(s) skipped under CI=true`);
+console.log(`Tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+if (problems.length > 0) {
+  console.error(`corral: test run failed: ${problems.join('; ')}`);
+  process.exit(1);
+}
