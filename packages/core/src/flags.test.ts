@@ -124,3 +124,24 @@ describe('parseFlags', () => {
     }
   });
 });
+
+describe('cgroupsFlags', () => {
+  it('accepts sane values and refuses escapes', async () => {
+    const { cgroupsFlags } = await import('./cgroups-flags.ts');
+    expect(parseFlags(cgroupsFlags, {})).toEqual({
+      cgroups_hierarchy: '/sys/fs/cgroup',
+      cgroups_root: 'corral',
+    });
+    expect(parseFlag('cgroups_root', cgroupsFlags.cgroups_root, 'corral/test-1')).toBe(
+      'corral/test-1',
+    );
+    for (const bad of ['../x', '/abs', 'a/../b', 'a//b', '', 'a b']) {
+      expect(() => parseFlag('cgroups_root', cgroupsFlags.cgroups_root, bad)).toThrow(
+        InvalidFlagError,
+      );
+    }
+    expect(() =>
+      parseFlag('cgroups_hierarchy', cgroupsFlags.cgroups_hierarchy, 'relative'),
+    ).toThrow(/accepted: an absolute path/);
+  });
+});

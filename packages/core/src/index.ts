@@ -1,3 +1,4 @@
+export { cgroupsFlags } from './cgroups-flags.ts';
 export type {
   CommandInfo,
   ContainerConfig,

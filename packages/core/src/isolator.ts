@@ -19,13 +19,15 @@ export type MaybePromise<T> = T | Promise<T>;
  * - The container's command does not run before every `isolate` has resolved.
  * - `cleanup` is called at most once per container, only after `prepare` (if it was called) has
  *   settled, successfully or not, and only after every process of the container is gone.
- * - Containers with a parent are only passed to isolators that `supportsNesting`; standalone
- *   containers (launched through the API) only to isolators that `supportsStandalone`.
+ * - Containers with a parent are only passed to isolators that `supportsNesting`. Corral's
+ *   top-level containers are executor containers in Mesos' terms (the agent shows each as a task
+ *   of a local framework), so every isolator sees them; `supportsStandalone` is kept for
+ *   executor-less standalone containers, which Corral does not create yet.
  */
 export interface Isolator {
   /** Whether nested containers are passed to this isolator. Default false. */
   readonly supportsNesting?: boolean;
-  /** Whether standalone (API-launched, executor-less) containers are passed to it. Default false. */
+  /** Whether executor-less standalone containers would be passed to it. Default false. */
   readonly supportsStandalone?: boolean;
 
   /**
@@ -71,6 +73,12 @@ export interface Isolator {
 
   /** This isolator's part of the container's status. Default: empty status. */
   status?(id: ContainerID): MaybePromise<ContainerStatus>;
+
+  /**
+   * Gauges for the agent's `/metrics`, e.g. `{ handles_in_use: 3, handles_free: 65532 }`; the agent
+   * publishes them as `isolator/<name>/<key>`. Keep it cheap: it is called on every scrape.
+   */
+  metrics?(): Readonly<Record<string, number>>;
 
   /**
    * Release everything held for the container. Called after all its processes are gone. Must

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Containerizer, type NamedIsolator } from '@corral/containerizer';
+import { type ContainerID, containerIdToString, type IsolatorContext } from '@corral/core';
+import { createLauncher } from '@corral/launcher';
+import type { FastifyInstance } from 'fastify';
+import type { AgentConfig } from './config/load-config.ts';
+import { ContainerRegistry, isTerminal } from './containers/registry.ts';
+import { ContainerService } from './containers/service.ts';
+import {
+  type AgentIdentity,
+  type ContainerReport,
+  containersEntry,
+  FRAMEWORK_ID,
+  getContainersEntry,
+  getStateView,
+  stateView,
+} from './containers/views.ts';
+import type { AgentApi, ContainersFilter } from './http/agent-api.ts';
+import { buildServer } from './http/server.ts';
+import { checkRequirements, readHostFacts } from './isolation/requirements.ts';
+import { coreLogger, type PinoLogger } from './logging.ts';
+import { AgentMetrics, metricsSnapshot, prometheusText } from './metrics/agent-metrics.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export interface Agent {
+  /** Creates the isolators, serves HTTP (503 while recovering), recovers containers. */
+  start(): Promise<{ readonly url: string }>;
+  /** Stops serving (in-flight requests drain); containers keep running for the next start. */
+  stop(): Promise<void>;
+}
+
+/** How long in-flight requests (e.g. WAIT_CONTAINER long-polls) may hold up a stop. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+function agentId(workDir: string): string {
+  const file = join(workDir, 'meta', 'agent_id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomUUID();
+  mkdirSync(join(workDir, 'meta'), { recursive: true });
+  writeFileSync(file, id);
+  return id;
+}
+
+async function createIsolators(config: AgentConfig, logger: PinoLogger): Promise<NamedIsolator[]> {
+  const host = readHostFacts();
+  const { flags } = config;
+  const isolators: NamedIsolator[] = [];
+  for (const { definition, flags: values } of config.isolators) {
+    checkRequirements(definition.name, definition.requires, host);
+    const runtimeDir = join(flags.runtime_dir, 'isolators', definition.name);
+    mkdirSync(runtimeDir, { recursive: true });
+    const context: IsolatorContext = {
+      name: definition.name,
+      logger: coreLogger(logger.child({ isolator: definition.name })),
+      runtimeDir,
+      cgroups: { hierarchy: flags.cgroups_hierarchy, root: flags.cgroups_root },
+      agent: { workDir: flags.work_dir, runtimeDir: flags.runtime_dir },
+    };
+    isolators.push({ name: definition.name, isolator: await definition.create(values, context) });
+  }
+  return isolators;
+}
+
+/** Wires the containerizer, isolators, container records, metrics and the HTTP server. */
+export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
+  const { flags } = config;
+  let server: FastifyInstance | undefined;
+
+  return {
+    async start() {
+      mkdirSync(flags.work_dir, { recursive: true });
+      mkdirSync(flags.runtime_dir, { recursive: true });
+      const isolators = await createIsolators(config, logger);
+      const launcher = createLauncher({
+        ...(flags.launcher ? { kind: flags.launcher } : {}),
+        cgroupsRoot: flags.cgroups_root,
+        cgroupsHierarchy: flags.cgroups_hierarchy,
+      });
+      const containerizer = new Containerizer({
+        runtimeDir: flags.runtime_dir,
+        launcher,
+        isolators,
+        logger: coreLogger(logger.child({ component: 'containerizer' })),
+      });
+      const registry = new ContainerRegistry(flags.work_dir, flags.max_completed_containers);
+      registry.load();
+      const metrics = new AgentMetrics();
+      const service = new ContainerService({
+        containerizer,
+        registry,
+        metrics,
+        logger: coreLogger(logger),
+      });
+      const identity: AgentIdentity = {
+        id: agentId(flags.work_dir),
+        version: AGENT_VERSION,
+        hostname: hostname(),
+        pid: `corral-agent@${flags.ip}:${flags.port}`,
+        startTime: Date.now() / 1000,
+      };
+      let recovered = false;
+
+      const running = () => [...registry.all()].filter((record) => !isTerminal(record.state));
+      const report = async (
+        record: typeof running extends () => (infer R)[] ? R : never,
+      ): Promise<ContainerReport> => {
+        const [status, statistics] = await Promise.allSettled([
+          containerizer.status(record.id),
+          containerizer.usage(record.id),
+        ]);
+        return {
+          record,
+          ...(status.status === 'fulfilled' ? { status: status.value } : {}),
+          ...(statistics.status === 'fulfilled' ? { statistics: statistics.value } : {}),
+        };
+      };
+      const metricsInputs = () => {
+        const containersByState: Record<string, number> = {};
+        for (const record of registry.all()) {
+          const state = record.state.replace('TASK_', '').toLowerCase();
+          containersByState[state] = (containersByState[state] ?? 0) + 1;
+        }
+        const isolatorGauges: Record<string, Record<string, number>> = {};
+        for (const { name, isolator } of isolators) {
+          const gauges = isolator.metrics?.();
+          if (gauges) isolatorGauges[name] = { ...gauges };
+        }
+        return { metrics, containersByState, isolatorGauges };
+      };
+
+      const api: AgentApi = {
+        isRecovered: () => recovered,
+        version: () => ({ version: AGENT_VERSION }),
+        flags: () => config.flagsView,
+        state: () => stateView(identity, registry.all(), config.flagsView),
+        getState: () => getStateView(identity.id, registry.all()),
+        containers: async (filter: ContainersFilter) => {
+          const selected = running().filter(
+            (record) =>
+              (filter.container_id === undefined || filter.container_id === record.key) &&
+              (filter.framework_id === undefined || filter.framework_id === FRAMEWORK_ID) &&
+              (filter.executor_id === undefined || filter.executor_id === record.key),
+          );
+          return (await Promise.all(selected.map(report))).map(containersEntry);
+        },
+        getContainers: async () =>
+          (await Promise.all(running().map(report))).map(getContainersEntry),
+        metricsSnapshot: () => metricsSnapshot(metricsInputs()),
+        prometheus: () => prometheusText(metricsInputs()),
+        launch: (call) => service.launch(call),
+        wait: (id: ContainerID) => service.wait(id),
+        kill: (id: ContainerID, signal: number) => service.kill(id, signal),
+        remove: (id: ContainerID) => service.remove(id),
+      };
+
+      server = buildServer({
+        agent: api,
+        auth: {
+          ...(flags.authenticate_http_readonly && config.credentials
+            ? { readonly: config.credentials }
+            : {}),
+          ...(flags.authenticate_http_readwrite && config.credentials
+            ? { readwrite: config.credentials }
+            : {}),
+        },
+        logger,
+      });
+      const url = await server.listen({ host: flags.ip, port: flags.port });
+      logger.info(
+        { url, isolation: isolators.map((i) => i.name), launcher: launcher.kind },
+        'agent listening; recovering',
+      );
+
+      const began = performance.now();
+      const result = await containerizer.recover();
+      service.reconcile(result);
+      metrics.recoverySeconds = (performance.now() - began) / 1000;
+      recovered = true;
+      logger.info(
+        {
+          recovered: result.recovered.map((id) => containerIdToString(id)),
+          orphans: result.orphans.map((id) => containerIdToString(id)),
+          seconds: metrics.recoverySeconds,
+        },
+        'recovery done',
+      );
+      return { url };
+    },
+
+    async stop() {
+      if (!server) return;
+      const closing = server.close();
+      const timer = setTimeout(() => server?.server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+      await closing;
+      clearTimeout(timer);
+      logger.info('agent stopped; containers keep running and are recovered by the next start');
+    },
+  };
+}

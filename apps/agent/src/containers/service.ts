@@ -1,0 +1,138 @@
+import type { ContainerEvent, Containerizer, RecoveryResult } from '@corral/containerizer';
+import {
+  type ContainerID,
+  type ContainerTermination,
+  containerIdToString,
+  type Logger,
+} from '@corral/core';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import {
+  type ContainerRecord,
+  type ContainerRegistry,
+  isTerminal,
+  type LaunchCall,
+  type TaskStatusEntry,
+} from './registry.ts';
+
+export type KillOutcome = 'signalled' | 'unknown';
+export type RemoveOutcome = 'removed' | 'unknown' | 'running';
+
+/**
+ * The agent's container operations: ties the containerizer's lifecycle to the task records that
+ * /state shows, and keeps the metrics. HTTP-agnostic.
+ */
+export class ContainerService {
+  private readonly containerizer: Containerizer;
+  private readonly registry: ContainerRegistry;
+  private readonly metrics: AgentMetrics;
+  private readonly logger: Logger;
+  /** Status lookups in flight, so a launch answers only once /state can show its status. */
+  private readonly statusFills = new Map<string, Promise<void>>();
+
+  constructor(deps: {
+    containerizer: Containerizer;
+    registry: ContainerRegistry;
+    metrics: AgentMetrics;
+    logger: Logger;
+  }) {
+    this.containerizer = deps.containerizer;
+    this.registry = deps.registry;
+    this.metrics = deps.metrics;
+    this.logger = deps.logger;
+    this.containerizer.onEvent((event) => this.onEvent(event));
+  }
+
+  private onEvent(event: ContainerEvent): void {
+    const record = this.registry.get(event.id);
+    if (!record || isTerminal(record.state)) return;
+    this.logger.info('container state changed', { container: record.key, state: event.to });
+    if (event.to === 'ISOLATING') {
+      this.fillStatus(record, this.registry.addStatus(record, 'TASK_STARTING'));
+    } else if (event.to === 'RUNNING' && record.state !== 'TASK_RUNNING') {
+      this.fillStatus(record, this.registry.addStatus(record, 'TASK_RUNNING'));
+    } else if (event.to === 'TERMINATED') {
+      if (event.destroyFailures.length > 0) this.metrics.destroyErrors += 1;
+      this.registry.terminate(record, event.termination, event.termination.state ?? 'TASK_FAILED');
+    }
+  }
+
+  private fillStatus(record: ContainerRecord, entry: TaskStatusEntry): void {
+    const fill = this.containerizer.status(record.id).then(
+      (status) => {
+        entry.container_status = status;
+      },
+      () => undefined, // Destroyed meanwhile: the terminal status reuses the last known one.
+    );
+    this.statusFills.set(record.key, fill);
+    void fill.then(() => {
+      if (this.statusFills.get(record.key) === fill) this.statusFills.delete(record.key);
+    });
+  }
+
+  /**
+   * After the containerizer recovered: records of containers that are gone without a trace (the
+   * runtime dir was lost, e.g. by a reboot) become TASK_LOST.
+   */
+  reconcile(result: RecoveryResult): void {
+    const recovered = new Set(result.recovered.map((id) => containerIdToString(id)));
+    for (const record of [...this.registry.all()]) {
+      if (isTerminal(record.state) || recovered.has(record.key)) continue;
+      this.logger.warn('container lost while the agent was down', { container: record.key });
+      this.registry.terminate(
+        record,
+        {
+          state: 'TASK_LOST',
+          message:
+            'The container was not found when the agent recovered (its runtime state was lost, e.g. by a reboot)',
+        },
+        'TASK_LOST',
+      );
+    }
+  }
+
+  async launch(call: LaunchCall): Promise<'launched' | 'already_launched'> {
+    if (this.registry.get(call.container_id)) return 'already_launched';
+    const record = this.registry.add(call);
+    const started = performance.now();
+    try {
+      await this.containerizer.launch(call.container_id, {
+        command_info: call.command,
+        directory: record.sandbox,
+        ...(call.container ? { container_info: call.container } : {}),
+        ...(call.resources ? { resources: call.resources } : {}),
+        ...(call.limits ? { limits: call.limits } : {}),
+      });
+    } catch (error) {
+      this.metrics.launchErrors += 1;
+      // A failed launch leaves nothing: not even a record, so the id can be launched again.
+      this.registry.remove(record);
+      throw error;
+    }
+    this.metrics.launches += 1;
+    this.metrics.launchLatency.observe((performance.now() - started) / 1000);
+    await this.statusFills.get(record.key);
+    return 'launched';
+  }
+
+  /** The termination once the container has terminated; undefined for an unknown id. */
+  wait(id: ContainerID): Promise<ContainerTermination> | undefined {
+    const record = this.registry.get(id);
+    if (!record) return undefined;
+    if (record.termination) return Promise.resolve(record.termination);
+    return this.containerizer.wait(id) ?? undefined;
+  }
+
+  kill(id: ContainerID, signal: number): KillOutcome {
+    const record = this.registry.get(id);
+    if (!record || isTerminal(record.state)) return 'unknown';
+    return this.containerizer.kill(id, signal) ? 'signalled' : 'unknown';
+  }
+
+  remove(id: ContainerID): RemoveOutcome {
+    const record = this.registry.get(id);
+    if (!record) return 'unknown';
+    if (!isTerminal(record.state)) return 'running';
+    this.registry.remove(record);
+    return 'removed';
+  }
+}

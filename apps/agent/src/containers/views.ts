@@ -1,0 +1,190 @@
+import type { ContainerStatus, Resource, ResourceStatistics } from '@corral/core';
+import { type ContainerRecord, isTerminal, type TaskStatusEntry } from './registry.ts';
+
+/** The agent's single local framework: every API container is one of its tasks. */
+export const FRAMEWORK_ID = 'corral-local';
+
+export interface AgentIdentity {
+  readonly id: string;
+  readonly version: string;
+  readonly hostname: string;
+  readonly pid: string;
+  readonly startTime: number;
+}
+
+function resourcesObject(resources: readonly Resource[] | undefined): Record<string, number> {
+  const result: Record<string, number> = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
+  for (const resource of resources ?? []) {
+    if (resource.type === 'SCALAR' && resource.scalar)
+      result[resource.name] = resource.scalar.value;
+  }
+  return result;
+}
+
+/** /state's container_status drops executor_pid, as Mesos' custom writer does. */
+function stateContainerStatus(status: ContainerStatus): ContainerStatus {
+  const { executor_pid: _pid, ...rest } = status;
+  return rest;
+}
+
+function statusView(entry: TaskStatusEntry, record: ContainerRecord) {
+  return {
+    task_id: { value: record.key },
+    state: entry.state,
+    source: 'SOURCE_EXECUTOR',
+    timestamp: entry.timestamp,
+    ...(entry.container_status
+      ? { container_status: stateContainerStatus(entry.container_status) }
+      : {}),
+  };
+}
+
+function taskView(record: ContainerRecord, agentId: string) {
+  return {
+    id: record.key,
+    name: record.key,
+    framework_id: FRAMEWORK_ID,
+    executor_id: record.key,
+    slave_id: agentId,
+    state: record.state,
+    resources: resourcesObject(record.launch.resources),
+    ...(record.launch.limits ? { limits: record.launch.limits } : {}),
+    role: '*',
+    statuses: record.statuses.map((entry) => statusView(entry, record)),
+    container: { type: 'MESOS', ...record.launch.container },
+  };
+}
+
+function executorView(record: ContainerRecord, agentId: string) {
+  const task = taskView(record, agentId);
+  const done = isTerminal(record.state);
+  return {
+    id: record.key,
+    name: `Container ${record.key}`,
+    source: record.key,
+    container: record.key,
+    directory: record.sandbox,
+    resources: resourcesObject(record.launch.resources),
+    tasks: done ? [] : [task],
+    queued_tasks: [],
+    completed_tasks: done ? [task] : [],
+  };
+}
+
+/** `GET /state`, in the Mesos agent's shape. */
+export function stateView(
+  agent: AgentIdentity,
+  records: Iterable<ContainerRecord>,
+  flags: Readonly<Record<string, string>>,
+) {
+  const executors: ReturnType<typeof executorView>[] = [];
+  const completed: ReturnType<typeof executorView>[] = [];
+  for (const record of records) {
+    (isTerminal(record.state) ? completed : executors).push(executorView(record, agent.id));
+  }
+  return {
+    version: agent.version,
+    id: agent.id,
+    pid: agent.pid,
+    hostname: agent.hostname,
+    start_time: agent.startTime,
+    capabilities: [],
+    resources: { cpus: 0, mem: 0, disk: 0, gpus: 0 },
+    attributes: {},
+    flags,
+    frameworks: [
+      {
+        id: FRAMEWORK_ID,
+        name: 'corral',
+        user: 'root',
+        role: '*',
+        hostname: agent.hostname,
+        checkpoint: true,
+        executors,
+        completed_executors: completed,
+      },
+    ],
+    completed_frameworks: [],
+  };
+}
+
+/** `GET_STATE` of the v1 API. */
+function v1Task(record: ContainerRecord, agentId: string) {
+  return {
+    name: record.key,
+    task_id: { value: record.key },
+    framework_id: { value: FRAMEWORK_ID },
+    agent_id: { value: agentId },
+    executor_id: { value: record.key },
+    state: record.state,
+    resources: record.launch.resources ?? [],
+    // The v1 API keeps executor_pid in container_status; only /state drops it.
+    statuses: record.statuses.map((entry) => ({
+      ...statusView(entry, record),
+      ...(entry.container_status ? { container_status: entry.container_status } : {}),
+    })),
+  };
+}
+
+export function getStateView(agentId: string, records: Iterable<ContainerRecord>) {
+  const launched: ReturnType<typeof v1Task>[] = [];
+  const completed: ReturnType<typeof v1Task>[] = [];
+  for (const record of records) {
+    (isTerminal(record.state) ? completed : launched).push(v1Task(record, agentId));
+  }
+  return {
+    get_tasks: {
+      pending_tasks: [],
+      queued_tasks: [],
+      launched_tasks: launched,
+      terminated_tasks: [],
+      completed_tasks: completed,
+    },
+    get_executors: {
+      executors: launched.map((task) => ({
+        executor_info: { executor_id: task.executor_id, framework_id: task.framework_id },
+      })),
+      completed_executors: completed.map((task) => ({
+        executor_info: { executor_id: task.executor_id, framework_id: task.framework_id },
+      })),
+    },
+    get_frameworks: {
+      frameworks: [
+        { framework_info: { id: { value: FRAMEWORK_ID }, name: 'corral', user: 'root' } },
+      ],
+      completed_frameworks: [],
+    },
+  };
+}
+
+/** One running container with what its isolators report; either report may be missing. */
+export interface ContainerReport {
+  readonly record: ContainerRecord;
+  readonly status?: ContainerStatus;
+  readonly statistics?: ResourceStatistics;
+}
+
+/** An entry of `GET /containers` (Mesos names the keys `status` and `statistics` here). */
+export function containersEntry({ record, status, statistics }: ContainerReport) {
+  return {
+    framework_id: FRAMEWORK_ID,
+    executor_id: record.key,
+    executor_name: `Container ${record.key}`,
+    source: record.key,
+    container_id: record.key,
+    ...(status ? { status } : {}),
+    ...(statistics ? { statistics } : {}),
+  };
+}
+
+/** An entry of `GET_CONTAINERS` of the v1 API. */
+export function getContainersEntry({ record, status, statistics }: ContainerReport) {
+  return {
+    framework_id: { value: FRAMEWORK_ID },
+    executor_id: { value: record.key },
+    executor_name: `Container ${record.key}`,
+    container_id: { value: record.id.value },
+    ...(status ? { container_status: status } : {}),
+    ...(statistics ? { resource_statistics: statistics } : {}),
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * Corral's own isolators and the package each lives in. The agent depends on these packages, so
+ * they resolve from the agent itself; everything else comes through --modules.
+ */
+export const BUILTIN_ISOLATOR_PACKAGES: ReadonlyMap<string, string> = new Map([
+  ['posix/cpu', '@corral/isolator-posix'],
+  ['posix/mem', '@corral/isolator-posix'],
+]);

@@ -1,0 +1,46 @@
+import { CorralError } from '@corral/core';
+import { createAgent } from './agent.ts';
+import { loadConfig } from './config/load-config.ts';
+import { createLogger } from './logging.ts';
+import { AGENT_VERSION } from './version.ts';
+
+/**
+ * The only place that touches argv, the environment, signals and the exit code. Every start-up
+ * failure is one line on stderr and a non-zero exit, before anything is served.
+ */
+async function main(): Promise<void> {
+  const invocation = await loadConfig(process.argv.slice(2), process.env);
+  if (invocation.kind === 'help') {
+    process.stdout.write(invocation.text);
+    return;
+  }
+  if (invocation.kind === 'version') {
+    process.stdout.write(`corral-agent ${AGENT_VERSION}\n`);
+    return;
+  }
+  const logger = createLogger(invocation.config.flags.log_level);
+  const agent = createAgent(invocation.config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    agent.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await agent.start();
+}
+
+main().catch((error: unknown) => {
+  const message =
+    error instanceof CorralError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`corral-agent: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+
+const BIN = new URL('../bin/corral-agent.js', import.meta.url).pathname;
+
+export interface RunningAgent {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly logs: string[];
+  /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+  /** POSTs a v1 call. */
+  call(body: unknown): Promise<Response>;
+  get(path: string): Promise<Response>;
+}
+
+/** Starts the built agent (`bin/corral-agent.js`) and resolves once it listens. */
+export async function startAgent(args: readonly string[]): Promise<RunningAgent> {
+  const child = spawn(process.execPath, [BIN, '--port=0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        logs.push(line);
+        const match = /"url":"([^"]+)"/.exec(line);
+        if (match?.[1]) resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`agent exited with ${code} before listening:\n${logs.join('\n')}`)));
+  });
+  return {
+    url,
+    child,
+    logs,
+    async stop(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+    call: (body) =>
+      fetch(`${url}/api/v1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    get: (path) => fetch(`${url}${path}`),
+  };
+}
+
+/** Waits until /state answers 200 (recovery done) and returns it. */
+export async function recoveredState(agent: RunningAgent, timeoutMs = 10_000): Promise<StateJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await agent.get('/state');
+    if (response.status === 200) return (await response.json()) as StateJson;
+    if (Date.now() > deadline) throw new Error(`/state still answers ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs the agent to completion (for start-up errors). */
+export function runAgent(args: readonly string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
+}
+
+export interface StatusJson {
+  readonly state: string;
+  readonly container_status?: {
+    readonly container_id: { readonly value: string };
+    readonly cgroup_info?: { readonly net_cls?: { readonly classid?: number } };
+    readonly executor_pid?: number;
+  };
+}
+
+export interface TaskJson {
+  readonly id: string;
+  readonly state: string;
+  readonly statuses: readonly StatusJson[];
+}
+
+export interface StateJson {
+  readonly frameworks: readonly {
+    readonly executors: readonly { readonly id: string; readonly tasks: readonly TaskJson[] }[];
+    readonly completed_executors: readonly { readonly id: string; readonly completed_tasks: readonly TaskJson[] }[];
+  }[];
+}
+
+export function runningTasks(state: StateJson): TaskJson[] {
+  return state.frameworks.flatMap((framework) => framework.executors.flatMap((executor) => executor.tasks));
+}

@@ -1,0 +1,16 @@
+export { CHECKPOINT, containerRuntimeDir, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+export {
+  type ContainerEvent,
+  Containerizer,
+  type ContainerizerOptions,
+  type ContainerSnapshot,
+  type ContainerStateName,
+  type LaunchRequest,
+  type NamedIsolator,
+  type RecoveryResult,
+} from './containerizer.ts';
+export { LaunchInfoConflictError, UnsupportedLaunchInfoError } from './errors.ts';
+export { buildInitSpec, commandArgv, DEFAULT_PATH } from './init-spec.ts';
+export { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
+export { mergeStatistics, mergeStatuses } from './merge-reports.ts';
+export { exitCodeOf, signalOf, terminationOf } from './termination.ts';

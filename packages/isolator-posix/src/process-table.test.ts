@@ -1,0 +1,70 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseStat, processTree } from './process-table.ts';
+
+function stat(
+  pid: number,
+  comm: string,
+  ppid: number,
+  utime: number,
+  threads: number,
+  rss: number,
+) {
+  // Fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
+  return `${pid} (${comm}) S ${ppid} 1 1 0 -1 0 0 0 0 0 ${utime} 5 0 0 20 0 ${threads} 0 100 1000 ${rss} 0`;
+}
+
+let proc: string | undefined;
+afterEach(() => {
+  if (proc) rmSync(proc, { recursive: true, force: true });
+  proc = undefined;
+});
+
+function fakeProc(entries: Record<number, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'corral-proc-'));
+  proc = root;
+  for (const [pid, text] of Object.entries(entries)) {
+    mkdirSync(join(root, pid));
+    writeFileSync(join(root, pid, 'stat'), text);
+  }
+  mkdirSync(join(root, 'self'));
+  return root;
+}
+
+describe('parseStat', () => {
+  it('counts fields after the last parenthesis, so odd command names parse', () => {
+    expect(parseStat(stat(42, 'we (ird) name', 7, 30, 3, 12))).toEqual({
+      pid: 42,
+      ppid: 7,
+      utime: 30,
+      stime: 5,
+      threads: 3,
+      rssPages: 12,
+    });
+  });
+
+  it('returns undefined for garbage', () => {
+    expect(parseStat('nonsense')).toBeUndefined();
+  });
+});
+
+describe('processTree', () => {
+  it('collects the root and all its descendants, nothing else', () => {
+    const root = fakeProc({
+      1: stat(1, 'init', 0, 1, 1, 1),
+      10: stat(10, 'corral-init', 1, 1, 1, 100),
+      11: stat(11, 'sh', 10, 2, 1, 200),
+      12: stat(12, 'daemon', 11, 3, 4, 300),
+      20: stat(20, 'unrelated', 1, 9, 9, 9),
+    });
+    const tree = processTree(10, root);
+    expect(tree.map((p) => p.pid).sort()).toEqual([10, 11, 12]);
+  });
+
+  it('is empty when the root is gone', () => {
+    expect(processTree(99, fakeProc({ 1: stat(1, 'init', 0, 1, 1, 1) }))).toEqual([]);
+  });
+});
