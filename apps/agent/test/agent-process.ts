@@ -16,7 +16,9 @@ export interface RunningAgent {
 
 /** Starts the built agent (`bin/corral-agent.js`) and resolves once it listens. */
 export async function startAgent(args: readonly string[]): Promise<RunningAgent> {
-  const child = spawn(process.execPath, [BIN, '--port=0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, '--port=0', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = '';
@@ -31,7 +33,9 @@ export async function startAgent(args: readonly string[]): Promise<RunningAgent>
         if (match?.[1]) resolve(match[1]);
       }
     });
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code} before listening:\n${logs.join('\n')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`agent exited with ${code} before listening:\n${logs.join('\n')}`)),
+    );
   });
   return {
     url,
@@ -45,7 +49,11 @@ export async function startAgent(args: readonly string[]): Promise<RunningAgent>
       return code;
     },
     call: (body) =>
-      fetch(`${url}/api/v1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      fetch(`${url}/api/v1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
     get: (path) => fetch(`${url}${path}`),
   };
 }
@@ -85,10 +93,15 @@ export interface TaskJson {
 export interface StateJson {
   readonly frameworks: readonly {
     readonly executors: readonly { readonly id: string; readonly tasks: readonly TaskJson[] }[];
-    readonly completed_executors: readonly { readonly id: string; readonly completed_tasks: readonly TaskJson[] }[];
+    readonly completed_executors: readonly {
+      readonly id: string;
+      readonly completed_tasks: readonly TaskJson[];
+    }[];
   }[];
 }
 
 export function runningTasks(state: StateJson): TaskJson[] {
-  return state.frameworks.flatMap((framework) => framework.executors.flatMap((executor) => executor.tasks));
+  return state.frameworks.flatMap((framework) =>
+    framework.executors.flatMap((executor) => executor.tasks),
+  );
 }

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, runAgent, runningTasks, startAgent } from './agent-process.ts';
+import {
+  type RunningAgent,
+  recoveredState,
+  runAgent,
+  runningTasks,
+  startAgent,
+} from './agent-process.ts';
 
 let dir: string;
 let cgroupsRoot: string;
@@ -36,7 +42,10 @@ async function start(extra: string[] = []): Promise<RunningAgent> {
 }
 
 const launch = (agent: RunningAgent, value: string, command: string) =>
-  agent.call({ type: 'LAUNCH_CONTAINER', launch_container: { container_id: { value }, command: { value: command } } });
+  agent.call({
+    type: 'LAUNCH_CONTAINER',
+    launch_container: { container_id: { value }, command: { value: command } },
+  });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'corral-agent-e2e-'));
@@ -50,25 +59,40 @@ afterEach(async () => {
   const cleanup = await startAgent(flags());
   const state = await recoveredState(cleanup);
   for (const task of runningTasks(state)) {
-    await cleanup.call({ type: 'KILL_CONTAINER', kill_container: { container_id: { value: task.id } } });
-    await cleanup.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: task.id } } });
+    await cleanup.call({
+      type: 'KILL_CONTAINER',
+      kill_container: { container_id: { value: task.id } },
+    });
+    await cleanup.call({
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: task.id } },
+    });
   }
   await cleanup.stop('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
-  if (existsSync(join('/sys/fs/cgroup/unified', cgroupsRoot))) rmdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot));
+  if (existsSync(join('/sys/fs/cgroup/unified', cgroupsRoot)))
+    rmdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot));
 });
 
 describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: true }, () => {
   it('launches over HTTP, survives SIGKILL, recovers, kills, waits, stops on SIGTERM, leaks nothing', async () => {
     const first = await start();
-    for (const id of ['a', 'b', 'c']) expect((await launch(first, id, 'echo started; exec sleep 300')).status).toBe(200);
+    for (const id of ['a', 'b', 'c'])
+      expect((await launch(first, id, 'echo started; exec sleep 300')).status).toBe(200);
     expect((await launch(first, 'a', 'true')).status).toBe(202);
 
     const before = await recoveredState(first);
     const tasks = runningTasks(before);
     expect(tasks.map((task) => task.id).sort()).toEqual(['a', 'b', 'c']);
-    expect(tasks.every((task) => task.statuses.map((s) => s.state).join() === 'TASK_STARTING,TASK_RUNNING')).toBe(true);
-    const containers = (await (await first.get('/containers')).json()) as { container_id: string; status: { executor_pid: number } }[];
+    expect(
+      tasks.every(
+        (task) => task.statuses.map((s) => s.state).join() === 'TASK_STARTING,TASK_RUNNING',
+      ),
+    ).toBe(true);
+    const containers = (await (await first.get('/containers')).json()) as {
+      container_id: string;
+      status: { executor_pid: number };
+    }[];
     const pids = new Map(containers.map((c) => [c.container_id, c.status.executor_pid]));
     expect([...pids.values()].every(isAlive)).toBe(true);
     expect(readFileSync(join(dir, 'work', 'containers', 'a', 'stdout'), 'utf8')).toBe('started\n');
@@ -78,13 +102,30 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     expect([...pids.values()].every(isAlive)).toBe(true);
     const second = await start();
     const after = await recoveredState(second);
-    expect(runningTasks(after).map((task) => task.id).sort()).toEqual(['a', 'b', 'c']);
-    const recovered = (await (await second.get('/containers')).json()) as { container_id: string; status: { executor_pid: number } }[];
+    expect(
+      runningTasks(after)
+        .map((task) => task.id)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
+    const recovered = (await (await second.get('/containers')).json()) as {
+      container_id: string;
+      status: { executor_pid: number };
+    }[];
     expect(new Map(recovered.map((c) => [c.container_id, c.status.executor_pid]))).toEqual(pids);
 
     // Kill one; WAIT returns its status; it moves to the completed tasks.
-    expect((await second.call({ type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'b' } } })).status).toBe(200);
-    const waited = await second.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: 'b' } } });
+    expect(
+      (
+        await second.call({
+          type: 'KILL_CONTAINER',
+          kill_container: { container_id: { value: 'b' } },
+        })
+      ).status,
+    ).toBe(200);
+    const waited = await second.call({
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: 'b' } },
+    });
     expect(await waited.json()).toMatchObject({
       type: 'WAIT_CONTAINER',
       wait_container: { exit_status: 9, state: 'TASK_KILLED' },
@@ -100,14 +141,24 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     // A third agent still knows b's termination until it is removed, and cleans up the rest.
     const third = await start();
     await recoveredState(third);
-    const again = await third.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: 'b' } } });
+    const again = await third.call({
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: 'b' } },
+    });
     expect((await again.json()).wait_container.exit_status).toBe(9);
     for (const id of ['a', 'c']) {
       await third.call({ type: 'KILL_CONTAINER', kill_container: { container_id: { value: id } } });
       await third.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: id } } });
     }
     for (const id of ['a', 'b', 'c']) {
-      expect((await third.call({ type: 'REMOVE_CONTAINER', remove_container: { container_id: { value: id } } })).status).toBe(200);
+      expect(
+        (
+          await third.call({
+            type: 'REMOVE_CONTAINER',
+            remove_container: { container_id: { value: id } },
+          })
+        ).status,
+      ).toBe(200);
     }
     expect(runningTasks(await recoveredState(third))).toEqual([]);
     expect(await third.stop('SIGTERM')).toBe(0);
@@ -115,18 +166,31 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     expect([...pids.values()].some(isAlive)).toBe(false);
     expect(readdirSync(join(dir, 'run', 'containers'))).toEqual([]);
     expect(readdirSync(join(dir, 'work', 'containers'))).toEqual([]);
-    expect(readdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot)).filter((f) => !f.startsWith('cgroup.') && !f.includes('.'))).toEqual([]);
+    expect(
+      readdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot)).filter(
+        (f) => !f.startsWith('cgroup.') && !f.includes('.'),
+      ),
+    ).toEqual([]);
   });
 
   it('answers a launch that fails with 400 and leaves nothing behind', async () => {
     const agent = await start();
     const response = await launch(agent, 'nosuch', 'exec /nonexistent/binary');
     expect(response.status).toBe(200); // the shell starts; the command fails after exec
-    const waited = await agent.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: 'nosuch' } } });
-    expect((await waited.json()).wait_container).toMatchObject({ exit_status: 127 << 8, state: 'TASK_FAILED' });
+    const waited = await agent.call({
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: 'nosuch' } },
+    });
+    expect((await waited.json()).wait_container).toMatchObject({
+      exit_status: 127 << 8,
+      state: 'TASK_FAILED',
+    });
     const direct = await agent.call({
       type: 'LAUNCH_CONTAINER',
-      launch_container: { container_id: { value: 'direct' }, command: { shell: false, value: '/nonexistent/binary' } },
+      launch_container: {
+        container_id: { value: 'direct' },
+        command: { shell: false, value: '/nonexistent/binary' },
+      },
     });
     expect(direct.status).toBe(400);
     expect(await direct.text()).toMatch(/nonexistent\/binary/);
@@ -139,13 +203,29 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
 
 describeOnKernel('corral-agent start-up errors', {}, () => {
   it.each([
-    [['--isolation=posix/gpu'], /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are posix\/cpu, posix\/mem/],
-    [['--isolation=posix/cpu,posix/cpu'], /^corral-agent: --isolation 'posix\/cpu,posix\/cpu' names 'posix\/cpu' more than once/],
+    [
+      ['--isolation=posix/gpu'],
+      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are posix\/cpu, posix\/mem/,
+    ],
+    [
+      ['--isolation=posix/cpu,posix/cpu'],
+      /^corral-agent: --isolation 'posix\/cpu,posix\/cpu' names 'posix\/cpu' more than once/,
+    ],
     [['--port=abc'], /^corral-agent: Invalid value 'abc' for flag --port/],
-    [['--cgroups_net_cls_primary_handle=0x19'], /^corral-agent: (Unknown flag|Flag) --cgroups_net_cls_primary_handle/],
-    [['--http_credentials=/nonexistent/credentials.json'], /^corral-agent: Cannot read --http_credentials file/],
+    [
+      ['--cgroups_net_cls_primary_handle=0x19'],
+      /^corral-agent: (Unknown flag|Flag) --cgroups_net_cls_primary_handle/,
+    ],
+    [
+      ['--http_credentials=/nonexistent/credentials.json'],
+      /^corral-agent: Cannot read --http_credentials file/,
+    ],
   ])('%j exits non-zero with one line', (argv, message) => {
-    const result = runAgent([`--work_dir=${join(dir, 'w')}`, `--runtime_dir=${join(dir, 'r')}`, ...argv]);
+    const result = runAgent([
+      `--work_dir=${join(dir, 'w')}`,
+      `--runtime_dir=${join(dir, 'r')}`,
+      ...argv,
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);

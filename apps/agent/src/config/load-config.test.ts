@@ -8,7 +8,8 @@ const modules = new URL('../../test/fixtures/modules.json', import.meta.url).pat
 
 async function run(argv: string[], env: Record<string, string> = {}): Promise<AgentConfig> {
   const invocation = await loadConfig(argv, env);
-  if (invocation.kind !== 'run') throw new Error(`expected a run invocation, got ${invocation.kind}`);
+  if (invocation.kind !== 'run')
+    throw new Error(`expected a run invocation, got ${invocation.kind}`);
   return invocation.config;
 }
 
@@ -34,8 +35,15 @@ describe('agent flags', () => {
 
   it('accepts --name, --no-name for booleans', async () => {
     const credentials = join(mkdtempSync(join(tmpdir(), 'corral-cred-')), 'credentials.json');
-    writeFileSync(credentials, JSON.stringify({ credentials: [{ principal: 'ops', secret: 'pw' }] }));
-    const config = await run(['--authenticate_http_readwrite', '--no-authenticate_http_readonly', `--http_credentials=${credentials}`]);
+    writeFileSync(
+      credentials,
+      JSON.stringify({ credentials: [{ principal: 'ops', secret: 'pw' }] }),
+    );
+    const config = await run([
+      '--authenticate_http_readwrite',
+      '--no-authenticate_http_readonly',
+      `--http_credentials=${credentials}`,
+    ]);
     expect(config.flags.authenticate_http_readwrite).toBe(true);
     expect(config.flags.authenticate_http_readonly).toBe(false);
     expect(config.credentials).toEqual([{ principal: 'ops', secret: 'pw' }]);
@@ -43,16 +51,25 @@ describe('agent flags', () => {
   });
 
   it.each([
-    [['--port=99999'], /Invalid value '99999' for flag --port: 99999 is outside 0..65535; accepted: an integer from 0 to 65535/],
+    [
+      ['--port=99999'],
+      /Invalid value '99999' for flag --port: 99999 is outside 0..65535; accepted: an integer from 0 to 65535/,
+    ],
     [['--port'], /Flag --port needs a value/],
     [['--port=1', '--port=2'], /Flag --port is given more than once/],
     [['--bogus=1'], /Unknown flag --bogus/],
     [['stray'], /Unexpected argument 'stray'/],
     [['--launcher=docker'], /accepted: one of linux, posix/],
     [['--isolation=posix/cpu,posix/cpu'], /names 'posix\/cpu' more than once/],
-    [['--isolation=posix/gpu'], /Unknown isolator 'posix\/gpu' in --isolation: known isolators are posix\/cpu, posix\/mem/],
+    [
+      ['--isolation=posix/gpu'],
+      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are posix\/cpu, posix\/mem/,
+    ],
     [['--authenticate_http_readwrite'], /--authenticate_http_readwrite needs --http_credentials/],
-    [['--http_credentials=/nonexistent/creds.json'], /Cannot read --http_credentials file '\/nonexistent\/creds.json'/],
+    [
+      ['--http_credentials=/nonexistent/creds.json'],
+      /Cannot read --http_credentials file '\/nonexistent\/creds.json'/,
+    ],
   ])('refuses %j with one clear line', async (argv, message) => {
     await expect(loadConfig(argv, {})).rejects.toThrow(message);
   });
@@ -72,13 +89,19 @@ describe('agent flags', () => {
 
 describe('isolator loading through --modules', () => {
   it('loads a mapped package and validates its own flags', async () => {
-    const config = await run([`--modules=${modules}`, '--isolation=acme/flagged,posix/cpu', '--acme_flag_level=7']);
+    const config = await run([
+      `--modules=${modules}`,
+      '--isolation=acme/flagged,posix/cpu',
+      '--acme_flag_level=7',
+    ]);
     expect(config.isolators.map((i) => i.definition.name)).toEqual(['acme/flagged', 'posix/cpu']);
     expect(config.isolators[0]?.flags).toEqual({ acme_flag_level: 7 });
     expect(config.flagsView.acme_flag_level).toBe('7');
     await expect(
       loadConfig([`--modules=${modules}`, '--isolation=acme/flagged', '--acme_flag_level=0'], {}),
-    ).rejects.toThrow("Invalid value '0' for flag --acme_flag_level: '0' is not a digit from 1 to 9; accepted: an integer from 1 to 9");
+    ).rejects.toThrow(
+      "Invalid value '0' for flag --acme_flag_level: '0' is not a digit from 1 to 9; accepted: an integer from 1 to 9",
+    );
   });
 
   it('refuses a flag of a known isolator that is not enabled', async () => {
@@ -88,13 +111,24 @@ describe('isolator loading through --modules', () => {
   });
 
   it.each([
-    ['acme/wrong-api', /was built for isolator API "corral.isolator\/v0", but this agent supports 'corral.isolator\/v1'/],
+    [
+      'acme/wrong-api',
+      /was built for isolator API "corral.isolator\/v0", but this agent supports 'corral.isolator\/v1'/,
+    ],
     ['acme/no-default', /invalid manifest: the package has no default export/],
-    ['acme/throws', /Isolator 'acme\/throws': importing package .* failed: this isolator cannot load on this host/],
-    ['acme/mislabelled', /does not provide isolator 'acme\/mislabelled' \(it provides: acme\/other\)/],
+    [
+      'acme/throws',
+      /Isolator 'acme\/throws': importing package .* failed: this isolator cannot load on this host/,
+    ],
+    [
+      'acme/mislabelled',
+      /does not provide isolator 'acme\/mislabelled' \(it provides: acme\/other\)/,
+    ],
     ['acme/missing', /Isolator 'acme\/missing': package '.*does-not-exist' not found/],
   ])('refuses %s clearly', async (name, message) => {
-    await expect(loadConfig([`--modules=${modules}`, `--isolation=${name}`], {})).rejects.toThrow(message);
+    await expect(loadConfig([`--modules=${modules}`, `--isolation=${name}`], {})).rejects.toThrow(
+      message,
+    );
   });
 
   it('lists mapped names among the known ones', async () => {
@@ -104,9 +138,13 @@ describe('isolator loading through --modules', () => {
   });
 
   it('refuses an unreadable or malformed --modules file', async () => {
-    await expect(loadConfig(['--modules=/nonexistent.json'], {})).rejects.toThrow(/Cannot read --modules file/);
+    await expect(loadConfig(['--modules=/nonexistent.json'], {})).rejects.toThrow(
+      /Cannot read --modules file/,
+    );
     const bad = join(mkdtempSync(join(tmpdir(), 'corral-mod-')), 'modules.json');
     writeFileSync(bad, JSON.stringify({ isolators: { 'no-slash': 'x' } }));
-    await expect(loadConfig([`--modules=${bad}`], {})).rejects.toThrow(/'no-slash' is not a 'namespace\/name'/);
+    await expect(loadConfig([`--modules=${bad}`], {})).rejects.toThrow(
+      /'no-slash' is not a 'namespace\/name'/,
+    );
   });
 });

@@ -24,7 +24,9 @@ function stubAgent(overrides: Partial<AgentApi> = {}) {
       return call.container_id.value === 'known' ? 'already_launched' : 'launched';
     },
     wait: (id) =>
-      id.value === 'c1' ? Promise.resolve<ContainerTermination>({ status: 768, state: 'TASK_FAILED' }) : undefined,
+      id.value === 'c1'
+        ? Promise.resolve<ContainerTermination>({ status: 768, state: 'TASK_FAILED' })
+        : undefined,
     kill: (id, signal) => {
       killed.push({ id, signal });
       return id.value === 'c1' ? 'signalled' : 'unknown';
@@ -46,7 +48,11 @@ function serve(agent: AgentApi, auth = {}) {
   return server;
 }
 
-const call = (app: ReturnType<typeof buildServer>, body: unknown, headers: Record<string, string> = {}) =>
+const call = (
+  app: ReturnType<typeof buildServer>,
+  body: unknown,
+  headers: Record<string, string> = {},
+) =>
   app.inject({
     method: 'POST',
     url: '/api/v1',
@@ -69,8 +75,13 @@ describe('/api/v1 calls', () => {
       { name: 'isolation', value: 'posix/cpu' },
       { name: 'port', value: '5051' },
     ]);
-    expect((await call(app, { type: 'GET_STATE' })).json()).toEqual({ type: 'GET_STATE', get_state: { get_tasks: {} } });
-    expect((await call(app, { type: 'GET_CONTAINERS' })).json().get_containers.containers).toHaveLength(1);
+    expect((await call(app, { type: 'GET_STATE' })).json()).toEqual({
+      type: 'GET_STATE',
+      get_state: { get_tasks: {} },
+    });
+    expect(
+      (await call(app, { type: 'GET_CONTAINERS' })).json().get_containers.containers,
+    ).toHaveLength(1);
     expect((await call(app, { type: 'GET_METRICS' })).json().get_metrics.metrics).toEqual([
       { name: 'containerizer/launches', value: 3 },
     ]);
@@ -82,7 +93,10 @@ describe('/api/v1 calls', () => {
     stub.agent.launch = async (c) => {
       const outcome = await record(c);
       if (c.container_id.value === 'bad-mode') {
-        throw new InvalidContainerConfigError('container.linux_info.ipc_mode', "'WEIRD' is not PRIVATE or SHARE_PARENT");
+        throw new InvalidContainerConfigError(
+          'container.linux_info.ipc_mode',
+          "'WEIRD' is not PRIVATE or SHARE_PARENT",
+        );
       }
       return outcome;
     };
@@ -96,26 +110,51 @@ describe('/api/v1 calls', () => {
     expect((await launch({ value: 'known' })).statusCode).toBe(202);
     const invalid = await launch({ value: 'a/b' });
     expect(invalid.statusCode).toBe(400);
-    expect(invalid.body).toMatch(/^Failed to validate agent::Call: 'launch_container.container_id' is invalid: .*invalid characters/);
+    expect(invalid.body).toMatch(
+      /^Failed to validate agent::Call: 'launch_container.container_id' is invalid: .*invalid characters/,
+    );
     const failed = await launch({ value: 'bad-mode' });
     expect(failed.statusCode).toBe(400);
-    expect(failed.body).toBe("'container.linux_info.ipc_mode' is invalid: 'WEIRD' is not PRIVATE or SHARE_PARENT");
+    expect(failed.body).toBe(
+      "'container.linux_info.ipc_mode' is invalid: 'WEIRD' is not PRIVATE or SHARE_PARENT",
+    );
     expect((await launch({ value: 'x' }, { container: { type: 'DOCKER' } })).statusCode).toBe(400);
     expect(
-      (await launch({ value: 'x' }, { resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }] })).body,
+      (
+        await launch(
+          { value: 'x' },
+          { resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }] },
+        )
+      ).body,
     ).toMatch(/Invalid resources/);
-    expect((await call(app, { type: 'LAUNCH_CONTAINER' })).body).toMatch(/Expecting 'launch_container' to be present/);
+    expect((await call(app, { type: 'LAUNCH_CONTAINER' })).body).toMatch(
+      /Expecting 'launch_container' to be present/,
+    );
     expect(
-      (await call(app, { type: 'LAUNCH_CONTAINER', launch_container: { container_id: { value: 'x' } } })).body,
+      (
+        await call(app, {
+          type: 'LAUNCH_CONTAINER',
+          launch_container: { container_id: { value: 'x' } },
+        })
+      ).body,
     ).toMatch(/'launch_container.command' must be present/);
     expect(stub.launched.map((c) => c.container_id.value)).toEqual(['c2', 'known', 'bad-mode']);
   });
 
   it('waits: the termination, or 404', async () => {
     const app = serve(stubAgent().agent);
-    const found = await call(app, { type: 'WAIT_CONTAINER', wait_container: { container_id: { value: 'c1' } } });
-    expect(found.json()).toEqual({ type: 'WAIT_CONTAINER', wait_container: { exit_status: 768, state: 'TASK_FAILED' } });
-    const missing = await call(app, { type: 'WAIT_CONTAINER', wait_container: { container_id: { value: 'nope' } } });
+    const found = await call(app, {
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: 'c1' } },
+    });
+    expect(found.json()).toEqual({
+      type: 'WAIT_CONTAINER',
+      wait_container: { exit_status: 768, state: 'TASK_FAILED' },
+    });
+    const missing = await call(app, {
+      type: 'WAIT_CONTAINER',
+      wait_container: { container_id: { value: 'nope' } },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.body).toBe('Container nope cannot be found');
   });
@@ -123,20 +162,45 @@ describe('/api/v1 calls', () => {
   it('kills with SIGKILL by default, a given signal, or 404', async () => {
     const stub = stubAgent();
     const app = serve(stub.agent);
-    expect((await call(app, { type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'c1' } } })).statusCode).toBe(200);
     expect(
-      (await call(app, { type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'c1' }, signal: 15 } })).statusCode,
+      (
+        await call(app, {
+          type: 'KILL_CONTAINER',
+          kill_container: { container_id: { value: 'c1' } },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await call(app, {
+          type: 'KILL_CONTAINER',
+          kill_container: { container_id: { value: 'c1' }, signal: 15 },
+        })
+      ).statusCode,
     ).toBe(200);
     expect(stub.killed.map((k) => k.signal)).toEqual([9, 15]);
-    expect((await call(app, { type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'zz' } } })).statusCode).toBe(404);
     expect(
-      (await call(app, { type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'c1' }, signal: 'TERM' } })).statusCode,
+      (
+        await call(app, {
+          type: 'KILL_CONTAINER',
+          kill_container: { container_id: { value: 'zz' } },
+        })
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (
+        await call(app, {
+          type: 'KILL_CONTAINER',
+          kill_container: { container_id: { value: 'c1' }, signal: 'TERM' },
+        })
+      ).statusCode,
     ).toBe(400);
   });
 
   it('removes terminated containers; 409 for a running one, 404 for an unknown one', async () => {
     const app = serve(stubAgent().agent);
-    const remove = (value: string) => call(app, { type: 'REMOVE_CONTAINER', remove_container: { container_id: { value } } });
+    const remove = (value: string) =>
+      call(app, { type: 'REMOVE_CONTAINER', remove_container: { container_id: { value } } });
     expect((await remove('c1')).statusCode).toBe(200);
     const busy = await remove('busy');
     expect(busy.statusCode).toBe(409);
@@ -157,7 +221,9 @@ describe('/api/v1 request rules', () => {
     expect(noType.body).toBe("Expecting 'Content-Type' to be present");
     const protobuf = await call(app, '{}', { 'content-type': 'application/x-protobuf' });
     expect(protobuf.statusCode).toBe(415);
-    expect((await call(app, { type: 'GET_HEALTH' }, { accept: 'application/x-protobuf' })).statusCode).toBe(406);
+    expect(
+      (await call(app, { type: 'GET_HEALTH' }, { accept: 'application/x-protobuf' })).statusCode,
+    ).toBe(406);
     const big = await call(app, { type: 'GET_HEALTH', pad: 'x'.repeat(100_000) });
     expect(big.statusCode).toBe(413);
     const get = await app.inject({ method: 'GET', url: '/api/v1' });
@@ -181,16 +247,31 @@ describe('read-only endpoints', () => {
   it('serve state, containers (with Mesos filter rules), flags and metrics', async () => {
     const app = serve(stubAgent().agent);
     expect((await app.inject({ method: 'GET', url: '/state' })).json()).toEqual({ frameworks: [] });
-    expect((await app.inject({ method: 'GET', url: '/containers' })).json()).toEqual([{ container_id: 'c1' }]);
-    expect((await app.inject({ method: 'GET', url: '/containers?container_id=c1' })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/containers?framework_id=f&executor_id=e' })).statusCode).toBe(200);
-    for (const query of ['executor_id=e', 'container_id=c&executor_id=e', 'framework_id=f&container_id=c']) {
-      expect((await app.inject({ method: 'GET', url: `/containers?${query}` })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/containers' })).json()).toEqual([
+      { container_id: 'c1' },
+    ]);
+    expect(
+      (await app.inject({ method: 'GET', url: '/containers?container_id=c1' })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/containers?framework_id=f&executor_id=e' }))
+        .statusCode,
+    ).toBe(200);
+    for (const query of [
+      'executor_id=e',
+      'container_id=c&executor_id=e',
+      'framework_id=f&container_id=c',
+    ]) {
+      expect((await app.inject({ method: 'GET', url: `/containers?${query}` })).statusCode).toBe(
+        400,
+      );
     }
     expect((await app.inject({ method: 'GET', url: '/flags' })).json()).toEqual({
       flags: { isolation: 'posix/cpu', port: '5051' },
     });
-    expect((await app.inject({ method: 'GET', url: '/metrics/snapshot' })).json()).toEqual({ 'containerizer/launches': 3 });
+    expect((await app.inject({ method: 'GET', url: '/metrics/snapshot' })).json()).toEqual({
+      'containerizer/launches': 3,
+    });
     const prometheus = await app.inject({ method: 'GET', url: '/metrics' });
     expect(prometheus.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
     expect(prometheus.body).toContain('corral_container_launches_total 3');
@@ -208,10 +289,20 @@ describe('basic authentication', () => {
     const denied = await call(app, { type: 'GET_HEALTH' });
     expect(denied.statusCode).toBe(401);
     expect(denied.headers['www-authenticate']).toBe('Basic realm="corral-agent-readwrite"');
-    expect((await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:wrong') })).statusCode).toBe(401);
-    expect((await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:s3cret:x') })).statusCode).toBe(401);
-    expect((await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:s3cret') })).statusCode).toBe(200);
-    const launch = { type: 'LAUNCH_CONTAINER', launch_container: { container_id: { value: 'c9' }, command: { value: 'true' } } };
+    expect(
+      (await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:wrong') })).statusCode,
+    ).toBe(401);
+    expect(
+      (await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:s3cret:x') }))
+        .statusCode,
+    ).toBe(401);
+    expect(
+      (await call(app, { type: 'GET_HEALTH' }, { authorization: basic('ops:s3cret') })).statusCode,
+    ).toBe(200);
+    const launch = {
+      type: 'LAUNCH_CONTAINER',
+      launch_container: { container_id: { value: 'c9' }, command: { value: 'true' } },
+    };
     expect((await call(app, launch)).statusCode).toBe(401);
     expect(stub.launched).toEqual([]);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
@@ -222,6 +313,14 @@ describe('basic authentication', () => {
     const denied = await app.inject({ method: 'GET', url: '/flags' });
     expect(denied.statusCode).toBe(401);
     expect(denied.headers['www-authenticate']).toBe('Basic realm="corral-agent-readonly"');
-    expect((await app.inject({ method: 'GET', url: '/flags', headers: { authorization: basic('ops:s3cret') } })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/flags',
+          headers: { authorization: basic('ops:s3cret') },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 });

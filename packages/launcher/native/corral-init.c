@@ -1,0 +1,481 @@
+/*
+ * corral-init: the first process of a Corral container.
+ *
+ * The agent (Node) cannot create namespaces itself: it is multi-threaded, and unshare() only
+ * moves the calling thread. So it spawns this helper, which
+ *   1. installs signal handlers that forward signals to the command once it exists,
+ *   2. unshares the requested namespaces and says "ready" on fd 3,
+ *   3. blocks until the agent writes one byte to fd 3 (the sync pipe): the agent isolates the
+ *      helper's pid (cgroups, classids) in between, so the command never runs un-isolated,
+ *   4. makes the mounts, sets the hostname,
+ *   5. forks the command and reports "ok" or "error <message>" on fd 3,
+ *   6. stays behind as a subreaper, and writes the command's wait status to the status file.
+ *
+ * Usage: corral-init [--ns=ipc,mnt,net,pid,uts,cgroup] [--mount SOURCE TARGET TYPE FLAGS DATA]...
+ *                    [--rlimit=NOFILE:SOFT:HARD]... [--cwd=DIR] [--hostname=NAME]
+ *                    [--status-file=PATH] -- COMMAND [ARG]...
+ * A mount takes five separate arguments (empty string = absent) so that no separator can clash
+ * with paths or filesystem data; FLAGS is a comma-separated list of mount(8) option names.
+ * SOFT and HARD are decimal or `unlimited`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SYNC_FD 3
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* What a shell reports for a command that could not run; also used for setup failures. */
+#define NOT_RUN_STATUS (127 << 8)
+
+struct mount_spec { const char *source, *target, *type, *flags, *data; };
+struct rlimit_spec { const char *text; int resource; struct rlimit limit; };
+
+static int clone_flags;
+static int new_cgroup_ns;
+static struct mount_spec *mounts;
+static size_t mount_count;
+static struct rlimit_spec *rlimits;
+static size_t rlimit_count;
+static const char *cwd, *hostname, *status_file;
+static char *status_tmp;
+static char **command;
+
+/* Read by the signal handler: 0 until the command is forked. */
+static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t child_reaped;
+
+/* Async-signal-safe (the signal handler uses it): write, fsync, rename, so readers never see a
+ * partial status. */
+static void write_status(int status) {
+  char text[16];
+  int len = 0;
+  unsigned value = (unsigned)status;
+  char digits[12];
+  int n = 0;
+  if (!status_file) return;
+  do digits[n++] = (char)('0' + value % 10); while ((value /= 10) != 0);
+  while (n > 0) text[len++] = digits[--n];
+  text[len++] = '\n';
+  int fd = open(status_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  int ok = write(fd, text, (size_t)len) == len && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(status_tmp, status_file) != 0) unlink(status_tmp);
+}
+
+/* Signals whose default action is not to terminate: before the command exists they are ignored. */
+static int is_harmless(int sig) {
+  return sig == SIGCONT || sig == SIGURG || sig == SIGWINCH || sig == SIGTSTP || sig == SIGTTIN ||
+         sig == SIGTTOU;
+}
+
+static int is_fault(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+         sig == SIGSYS;
+}
+
+static void on_signal(int sig, siginfo_t *info, void *context) {
+  (void)context;
+  if (is_fault(sig) && info->si_code > 0) {
+    /* A real fault in this helper (si_code > 0: sent by the kernel, not kill()): forwarding it
+     * would loop forever on the faulting instruction; die of it instead. */
+    signal(sig, SIG_DFL);
+    return;
+  }
+  if (child_pid > 0) {
+    if (!child_reaped) kill(child_pid, sig);
+    return;
+  }
+  if (is_harmless(sig)) return;
+  /* Nothing to forward to: the container dies of this signal before its command ran. */
+  write_status(sig);
+  signal(sig, SIG_DFL);
+  raise(sig); /* blocked while in the handler: delivered, with the default action, on return */
+}
+
+static void install_signal_handlers(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&action.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
+    sigaction(sig, &action, NULL); /* fails harmlessly for the signals glibc reserves */
+  }
+}
+
+/* Sends one protocol line to the agent. MSG_NOSIGNAL: a dead agent must not raise SIGPIPE, which
+ * our handler would forward to the command. */
+static void send_line(const char *line) {
+  size_t len = strlen(line);
+  while (len > 0) {
+    ssize_t n = send(SYNC_FD, line, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    line += n;
+    len -= (size_t)n;
+  }
+}
+
+static void format_error_v(char *buffer, size_t size, const char *format, va_list args) {
+  memcpy(buffer, "error ", 6);
+  vsnprintf(buffer + 6, size - 7, format, args);
+  /* The protocol is line based: a newline inside a path must not end the message early. */
+  for (char *c = buffer; *c; c++)
+    if (*c == '\n') *c = ' ';
+  strcat(buffer, "\n");
+}
+
+static void format_error(char *buffer, size_t size, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  format_error_v(buffer, size, format, args);
+  va_end(args);
+}
+
+/* A setup step failed in the helper: report it, record that the command never ran, exit. */
+static void fail(const char *format, ...) {
+  char buffer[4096];
+  va_list args;
+  va_start(args, format);
+  format_error_v(buffer, sizeof buffer, format, args);
+  va_end(args);
+  fprintf(stderr, "corral-init: %s", buffer + 6);
+  send_line(buffer);
+  write_status(NOT_RUN_STATUS);
+  exit(1);
+}
+
+/* A setup step failed in the forked command: tell the helper through the exec pipe, exit 127. */
+static void child_fail(int pipe_fd, const char *format, ...) {
+  char buffer[4096];
+  va_list args;
+  va_start(args, format);
+  format_error_v(buffer, sizeof buffer, format, args);
+  va_end(args);
+  if (write(pipe_fd, buffer + 6, strlen(buffer + 6)) < 0) { /* the 127 status still tells */ }
+  _exit(127);
+}
+
+/* Bad arguments are the agent's bug: say so where the agent reads replies. */
+static void usage(const char *problem, const char *value) {
+  char buffer[4096];
+  format_error(buffer, sizeof buffer, "corral-init: %s: '%s'", problem, value);
+  fputs(buffer + 6, stderr);
+  send_line(buffer);
+  exit(2);
+}
+
+struct name_value { const char *name; unsigned long value; };
+#define COUNT(table) (sizeof table / sizeof table[0])
+
+/* Looks up the `len`-byte name at `text`; returns 0 when `table` does not have it. */
+static const struct name_value *lookup(const struct name_value *table, size_t count,
+                                       const char *text, size_t len) {
+  for (size_t i = 0; i < count; i++)
+    if (strlen(table[i].name) == len && strncmp(table[i].name, text, len) == 0) return &table[i];
+  return 0;
+}
+
+/* ORs together the values of a comma-separated list of names; returns the first unknown name's
+ * position in *unknown, or sets it to NULL. */
+static unsigned long parse_names(const struct name_value *table, size_t count, const char *list,
+                                 const char **unknown) {
+  unsigned long value = 0;
+  *unknown = NULL;
+  while (*list) {
+    size_t len = strcspn(list, ",");
+    const struct name_value *entry = lookup(table, count, list, len);
+    if (!entry) {
+      *unknown = list;
+      return 0;
+    }
+    value |= entry->value;
+    list += len + (list[len] == ',');
+  }
+  return value;
+}
+
+static const struct name_value namespaces[] = {
+  {"ipc", CLONE_NEWIPC}, {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET},
+  {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP},
+};
+
+static const struct name_value rlimit_names[] = {
+  {"AS", RLIMIT_AS},           {"CORE", RLIMIT_CORE},         {"CPU", RLIMIT_CPU},
+  {"DATA", RLIMIT_DATA},       {"FSIZE", RLIMIT_FSIZE},       {"LOCKS", RLIMIT_LOCKS},
+  {"MEMLOCK", RLIMIT_MEMLOCK}, {"MSGQUEUE", RLIMIT_MSGQUEUE}, {"NICE", RLIMIT_NICE},
+  {"NOFILE", RLIMIT_NOFILE},   {"NPROC", RLIMIT_NPROC},       {"RSS", RLIMIT_RSS},
+  {"RTPRIO", RLIMIT_RTPRIO},   {"RTTIME", RLIMIT_RTTIME},     {"SIGPENDING", RLIMIT_SIGPENDING},
+  {"STACK", RLIMIT_STACK},
+};
+
+static const struct name_value mount_flags[] = {
+  {"rdonly", MS_RDONLY},   {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV},
+  {"noexec", MS_NOEXEC},   {"bind", MS_BIND},     {"rec", MS_REC},
+  {"private", MS_PRIVATE}, {"slave", MS_SLAVE},   {"shared", MS_SHARED},
+};
+
+static rlim_t parse_limit(const char *text, const char *arg) {
+  if (strncmp(text, "unlimited", 9) == 0 && (text[9] == '\0' || text[9] == ':'))
+    return RLIM_INFINITY;
+  char *end;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (errno || end == text || (*end && *end != ':') || *text == '-') usage("bad rlimit", arg);
+  return (rlim_t)value;
+}
+
+static void parse_rlimit(const char *arg, struct rlimit_spec *spec) {
+  const char *soft = strchr(arg, ':');
+  const char *hard = soft ? strchr(soft + 1, ':') : NULL;
+  if (!hard) usage("bad rlimit", arg);
+  const struct name_value *entry = lookup(rlimit_names, COUNT(rlimit_names), arg, (size_t)(soft - arg));
+  if (!entry) usage("unknown rlimit", arg);
+  spec->text = arg;
+  spec->resource = (int)entry->value;
+  spec->limit.rlim_cur = parse_limit(soft + 1, arg);
+  spec->limit.rlim_max = parse_limit(hard + 1, arg);
+}
+
+static void parse_arguments(int argc, char **argv) {
+  mounts = calloc((size_t)argc, sizeof *mounts);
+  rlimits = calloc((size_t)argc, sizeof *rlimits);
+  if (!mounts || !rlimits) usage("out of memory", "");
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *arg = argv[i];
+    if (strncmp(arg, "--ns=", 5) == 0) {
+      const char *unknown;
+      clone_flags = (int)parse_names(namespaces, COUNT(namespaces), arg + 5, &unknown);
+      if (unknown) usage("unknown namespace", unknown);
+      /* A cgroup namespace is rooted at the cgroup the process is in when it unshares: that must
+       * be the container's cgroup, which the agent assigns while we wait on the sync pipe. */
+      new_cgroup_ns = (clone_flags & CLONE_NEWCGROUP) != 0;
+      clone_flags &= ~CLONE_NEWCGROUP;
+    } else if (strcmp(arg, "--mount") == 0 && i + 5 < argc) {
+      struct mount_spec *m = &mounts[mount_count++];
+      m->source = argv[++i];
+      m->target = argv[++i];
+      m->type = argv[++i];
+      m->flags = argv[++i];
+      m->data = argv[++i];
+    } else if (strncmp(arg, "--rlimit=", 9) == 0) {
+      parse_rlimit(arg + 9, &rlimits[rlimit_count++]);
+    } else if (strncmp(arg, "--cwd=", 6) == 0) {
+      cwd = arg + 6;
+    } else if (strncmp(arg, "--hostname=", 11) == 0) {
+      hostname = arg + 11;
+    } else if (strncmp(arg, "--status-file=", 14) == 0) {
+      status_file = arg + 14;
+    } else {
+      usage("unknown argument", arg);
+    }
+  }
+  if (i + 1 >= argc) usage("missing command after", "--");
+  command = &argv[i + 1];
+  if (status_file) {
+    status_tmp = malloc(strlen(status_file) + 5);
+    if (!status_tmp) usage("out of memory", "");
+    strcpy(status_tmp, status_file);
+    strcat(status_tmp, ".tmp");
+  }
+}
+
+/* mkdir -p; returns 0 or -1 with errno set. */
+static int make_directories(const char *path) {
+  char buffer[4096];
+  if (strlen(path) >= sizeof buffer) return errno = ENAMETOOLONG, -1;
+  strcpy(buffer, path);
+  for (char *c = buffer + 1;; c++) {
+    if (*c == '/' || *c == '\0') {
+      char saved = *c;
+      *c = '\0';
+      if (mkdir(buffer, 0755) != 0 && errno != EEXIST) return -1;
+      *c = saved;
+      if (saved == '\0') return 0;
+    }
+  }
+}
+
+static void create_mount_target(const struct mount_spec *m, unsigned long flags) {
+  struct stat st;
+  if (stat(m->target, &st) == 0) return;
+  /* A file bind-mounted needs a file to land on; everything else mounts on a directory. */
+  if ((flags & MS_BIND) && *m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", m->target);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+      *slash = '\0';
+      if (make_directories(parent) != 0)
+        fail("create mount target '%s': %s", m->target, strerror(errno));
+    }
+    int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create mount target '%s': %s", m->target, strerror(errno));
+    close(fd);
+  } else if (make_directories(m->target) != 0) {
+    fail("create mount target '%s': %s", m->target, strerror(errno));
+  }
+}
+
+static void perform_mount(const struct mount_spec *m) {
+  const unsigned long propagation = MS_PRIVATE | MS_SLAVE | MS_SHARED;
+  const unsigned long remountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  const char *unknown;
+  unsigned long flags = parse_names(mount_flags, COUNT(mount_flags), m->flags, &unknown);
+  if (unknown) fail("unknown mount flag in '%s'", unknown);
+  const char *type = *m->type ? m->type : NULL;
+  const char *source = *m->source ? m->source : (type ? type : "none");
+  const char *data = *m->data ? m->data : NULL;
+  create_mount_target(m, flags);
+  /* mount(2) takes propagation changes alone, and ignores rdonly & co. on a new bind mount: so a
+   * mount is up to three calls. */
+  if ((flags & ~(propagation | MS_REC)) != 0 || type != NULL) {
+    if (mount(source, m->target, type, flags & ~propagation, data) != 0)
+      fail("mount '%s' at '%s': %s", source, m->target, strerror(errno));
+    if ((flags & MS_BIND) && (flags & remountable) &&
+        mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | (flags & remountable), NULL) != 0)
+      fail("remount '%s' with its flags: %s", m->target, strerror(errno));
+  }
+  if ((flags & propagation) &&
+      mount(NULL, m->target, NULL, flags & (propagation | MS_REC), NULL) != 0)
+    fail("change propagation of '%s': %s", m->target, strerror(errno));
+}
+
+/* Runs in the forked child: the last steps before exec. Failures go through the exec pipe. */
+static void run_command(int exec_pipe) {
+  sigset_t none;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  /* This child is pid 1 of the new pid namespace: only its own proc shows the container's pids. */
+  if ((clone_flags & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS) &&
+      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+    child_fail(exec_pipe, "mount proc at '/proc': %s", strerror(errno));
+  for (size_t i = 0; i < rlimit_count; i++)
+    if (setrlimit(rlimits[i].resource, &rlimits[i].limit) != 0)
+      child_fail(exec_pipe, "setrlimit %s: %s", rlimits[i].text, strerror(errno));
+  if (cwd && *cwd) {
+    if (make_directories(cwd) != 0)
+      child_fail(exec_pipe, "create working directory '%s': %s", cwd, strerror(errno));
+    if (chdir(cwd) != 0) child_fail(exec_pipe, "chdir '%s': %s", cwd, strerror(errno));
+  }
+  if (setenv("PATH", DEFAULT_PATH, 0) != 0)
+    child_fail(exec_pipe, "setenv PATH: %s", strerror(errno));
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execvp(command[0], command);
+  child_fail(exec_pipe, "exec '%s': %s", command[0], strerror(errno));
+}
+
+/* Reaps every descendant (we are their subreaper) until the command exits; returns its status.
+ * WNOWAIT first, so the command's pid stays ours until signals no longer go to it. */
+static int reap_until_command_exits(void) {
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      return NOT_RUN_STATUS; /* ECHILD: cannot happen while the command is unreaped */
+    }
+    if (info.si_pid == child_pid) {
+      int status = 0;
+      sigprocmask(SIG_BLOCK, &all, NULL);
+      child_reaped = 1;
+      waitpid(child_pid, &status, 0);
+      return status;
+    }
+    waitpid(info.si_pid, NULL, 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  parse_arguments(argc, argv);
+  install_signal_handlers();
+  /* Only stdio may reach the command: not the sync pipe, nor anything the agent leaked. */
+  fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
+  close_range(SYNC_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+
+  if (clone_flags && unshare(clone_flags) != 0) fail("unshare: %s", strerror(errno));
+  send_line("ready\n");
+
+  char byte;
+  ssize_t n;
+  do n = read(SYNC_FD, &byte, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    fputs("corral-init: the agent closed the sync pipe; not running the command\n", stderr);
+    return 1;
+  }
+
+  if (clone_flags & CLONE_NEWNS) {
+    /* Before any mount: nothing this container mounts may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+      fail("make '/' a recursive slave: %s", strerror(errno));
+    for (size_t i = 0; i < mount_count; i++) perform_mount(&mounts[i]);
+  } else if (mount_count > 0) {
+    fail("mounts are not supported if the mount namespace is not cloned");
+  }
+  if (hostname && *hostname) {
+    if (!(clone_flags & CLONE_NEWUTS)) fail("a hostname needs a new uts namespace");
+    if (sethostname(hostname, strlen(hostname)) != 0)
+      fail("sethostname '%s': %s", hostname, strerror(errno));
+  }
+  if (new_cgroup_ns && unshare(CLONE_NEWCGROUP) != 0) fail("unshare cgroup: %s", strerror(errno));
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) fail("set child subreaper: %s", strerror(errno));
+
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) fail("pipe: %s", strerror(errno));
+  /* Signals stay blocked across fork until child_pid is set: one arriving in between would
+   * otherwise find no command and make us exit, orphaning it. */
+  sigset_t all, previous;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &previous);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(exec_pipe[0]);
+    run_command(exec_pipe[1]);
+  }
+  if (pid < 0) fail("fork: %s", strerror(errno));
+  child_pid = pid;
+  sigprocmask(SIG_SETMASK, &previous, NULL);
+  close(exec_pipe[1]);
+
+  /* EOF without a message: exec closed the pipe, the command runs. */
+  char message[4096];
+  size_t used = 0;
+  while (used < sizeof message - 1) {
+    n = read(exec_pipe[0], message + used, sizeof message - 1 - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    used += (size_t)n;
+  }
+  close(exec_pipe[0]);
+  message[used] = '\0';
+  if (used == 0) {
+    send_line("ok\n");
+  } else {
+    fprintf(stderr, "corral-init: %s", message);
+    char line[4200];
+    snprintf(line, sizeof line, "error %s", message);
+    send_line(line);
+  }
+  close(SYNC_FD);
+
+  write_status(reap_until_command_exits());
+  return 0;
+}

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  isSameProcess,
+  KILLED_STATUS,
+  parseProcStat,
+  readExitStatus,
+  readProcessStartTime,
+  watchProcessExit,
+} from './process.ts';
+
+describe('parseProcStat', () => {
+  it('reads state and field 22 after the last parenthesis, whatever the command name holds', () => {
+    const rest = 'S 1 2 3 0 -1 4194560 5 0 0 0 6 7 0 0 20 0 1 0 123456 1000 10';
+    expect(parseProcStat(`42 (a) b) (c ) ${rest}`)).toEqual({
+      state: 'S',
+      processGroup: 2,
+      startTime: 123456,
+    });
+    expect(parseProcStat(`42 (sh) ${rest.replace(/^S/, 'Z')}`)).toEqual({
+      state: 'Z',
+      processGroup: 2,
+      startTime: 123456,
+    });
+  });
+
+  it('refuses text that is not a stat line', () => {
+    expect(parseProcStat('')).toBeUndefined();
+    expect(parseProcStat('42 (sh) S 1 2')).toBeUndefined();
+  });
+});
+
+describe('process identity', () => {
+  it('knows this process and tells a different start time apart', () => {
+    const startTime = readProcessStartTime(process.pid);
+    expect(startTime).toBeGreaterThan(0);
+    expect(isSameProcess(process.pid, startTime ?? 0)).toBe(true);
+    expect(isSameProcess(process.pid, (startTime ?? 0) + 1)).toBe(false);
+  });
+
+  it('reports no process for a pid that does not exist', () => {
+    expect(readProcessStartTime(2 ** 22 + 1)).toBeUndefined();
+    expect(isSameProcess(2 ** 22 + 1, 1)).toBe(false);
+  });
+});
+
+describe('status files', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the decimal status, and SIGKILL for a missing or empty file', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corral-status-'));
+    writeFileSync(join(dir, 'status'), '768\n');
+    writeFileSync(join(dir, 'empty'), '');
+    writeFileSync(join(dir, 'junk'), 'zz');
+    expect(await readExitStatus(join(dir, 'status'))).toBe(768);
+    expect(await readExitStatus(join(dir, 'empty'))).toBe(KILLED_STATUS);
+    expect(await readExitStatus(join(dir, 'missing'))).toBe(KILLED_STATUS);
+    await expect(readExitStatus(join(dir, 'junk'))).rejects.toThrow(/not a wait status/);
+  });
+
+  it('watchProcessExit notices the exit of a process that wrote its status', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corral-status-'));
+    const statusFile = join(dir, 'status');
+    const child = spawn('sh', [
+      '-c',
+      `sleep 0.2; echo 256 > ${statusFile}.tmp; mv ${statusFile}.tmp ${statusFile}`,
+    ]);
+    const pid = child.pid ?? 0;
+    const startTime = readProcessStartTime(pid) ?? 0;
+    const started = performance.now();
+    expect(await watchProcessExit(pid, startTime, statusFile)).toBe(256);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('watchProcessExit resolves SIGKILL for a killed process without a status file', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corral-status-'));
+    const child = spawn('sleep', ['10']);
+    const pid = child.pid ?? 0;
+    const startTime = readProcessStartTime(pid) ?? 0;
+    const exit = watchProcessExit(pid, startTime, join(dir, 'status'));
+    child.kill('SIGKILL');
+    expect(await exit).toBe(KILLED_STATUS);
+  });
+});

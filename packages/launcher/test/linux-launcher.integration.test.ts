@@ -1,0 +1,169 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cgroupExists, createCgroup, destroyCgroup, listProcesses } from '@corral/cgroupfs';
+import type { Namespace } from '@corral/core';
+import { describeOnKernel } from '@corral/test-support/kernel';
+import { afterEach, expect, it } from 'vitest';
+import { LinuxLauncher, type RecoverableInit, type TrackingCgroups } from '../src/index.ts';
+import { commandOf, isAlive, killGroup, Sandbox, waitFor } from './helpers.ts';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/start-detached.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+// A tree: two background sleeps, and a daemon that leaves the session and process group
+// (setsid, then its parent exits so it is reparented).
+const TREE = 'sleep 300 & (setsid sh -c "sleep 300 & exit" &) ; sleep 300 & wait';
+
+function sessionOf(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[3];
+  } catch {
+    return undefined;
+  }
+}
+
+function runFixture(args: readonly string[]): Promise<RecoverableInit & { readonly pid: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--conditions=@corral/source', '--import', 'tsx', FIXTURE, ...args],
+      { cwd: PACKAGE_DIR, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve({ id: { value: args[2] ?? '' }, ...JSON.parse(stdout) });
+      },
+    );
+  });
+}
+
+for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly TrackingCgroups[]) {
+  const needs =
+    tracking === 'v2'
+      ? { root: true, cgroup2: true }
+      : { root: true, cgroupSubsystems: ['freezer'] };
+
+  describeOnKernel(`linux launcher (${tracking})`, needs, () => {
+    let sandbox: Sandbox;
+    let launcher: LinuxLauncher;
+    let root: string;
+    const pids: number[] = [];
+
+    function newLauncher(): LinuxLauncher {
+      return new LinuxLauncher({ cgroupsRoot: root, tracking });
+    }
+
+    async function setup(): Promise<void> {
+      sandbox = new Sandbox();
+      root = `corral-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+      launcher = newLauncher();
+    }
+
+    afterEach(async () => {
+      for (const pid of pids.splice(0)) killGroup(pid);
+      if (launcher) await destroyCgroup(await launcher.hierarchy(), root, { timeoutMs: 10_000 });
+      sandbox?.remove();
+    });
+
+    it('tracks the init in its cgroup before the command runs', async () => {
+      await setup();
+      const id = { value: 'tracked' };
+      const init = await launcher.fork(id, sandbox.spec(['sleep', '300']));
+      pids.push(init.pid);
+      const hierarchy = await launcher.hierarchy();
+      expect(listProcesses(hierarchy, launcher.cgroupOf(id))).toEqual([init.pid]);
+      await init.release();
+      const command = await commandOf(init.pid);
+      expect(listProcesses(hierarchy, launcher.cgroupOf(id)).sort()).toEqual(
+        [init.pid, command].sort(),
+      );
+    });
+
+    it('roots a new cgroup namespace at the container cgroup', async () => {
+      await setup();
+      const init = await launcher.fork(
+        { value: 'cgns' },
+        sandbox.spec(['cat', '/proc/self/cgroup'], { cloneNamespaces: ['cgroup'] }),
+      );
+      pids.push(init.pid);
+      await init.release();
+      expect(await init.exited).toBe(0);
+      const line = tracking === 'v2' ? /^0::\/$/m : /^\d+:freezer:\/$/m;
+      expect(sandbox.stdout()).toMatch(line);
+    });
+
+    it('destroys a tree including a daemonised grandchild, and removes the cgroup', async () => {
+      await setup();
+      const id = { value: 'tree' };
+      const init = await launcher.fork(id, sandbox.spec(['/bin/sh', '-c', TREE]));
+      pids.push(init.pid);
+      await init.release();
+      const hierarchy = await launcher.hierarchy();
+      const cgroup = launcher.cgroupOf(id);
+      // init, sh, 2 sleeps, the daemon's sleep
+      await waitFor('the tree', () => listProcesses(hierarchy, cgroup).length >= 5);
+      const members = listProcesses(hierarchy, cgroup);
+      const ownSession = sessionOf(init.pid);
+      expect(members.some((pid) => sessionOf(pid) !== ownSession)).toBe(true);
+
+      await launcher.destroy(id);
+      expect(members.filter(isAlive)).toEqual([]);
+      expect(cgroupExists(hierarchy, cgroup)).toBe(false);
+      expect(await init.exited).toBe(9);
+    });
+
+    it('succeeds destroying an unknown container', async () => {
+      await setup();
+      await launcher.destroy({ value: 'never-forked' });
+    });
+
+    it('refuses a second fork of the same container', async () => {
+      await setup();
+      const init = await launcher.fork({ value: 'once' }, sandbox.spec(['sleep', '300']));
+      pids.push(init.pid);
+      await expect(launcher.fork({ value: 'once' }, sandbox.spec(['true']))).rejects.toMatchObject({
+        code: 'CORRAL_CONTAINER_EXISTS',
+      });
+    });
+
+    it('removes the cgroup again when the init fails to start', async () => {
+      await setup();
+      const id = { value: 'bad' };
+      const bogus = ['bogus'] as unknown as readonly Namespace[];
+      await expect(
+        launcher.fork(id, sandbox.spec(['true'], { cloneNamespaces: bogus })),
+      ).rejects.toThrow("corral-init: unknown namespace: 'bogus'");
+      expect(cgroupExists(await launcher.hierarchy(), launcher.cgroupOf(id))).toBe(false);
+    });
+
+    it('recovers a container started by another process, notices its exit, reports orphans', async () => {
+      await setup();
+      const started = await runFixture([root, tracking, 'survivor', sandbox.dir, 'sleep', '300']);
+      pids.push(started.pid);
+      const hierarchy = await launcher.hierarchy();
+      createCgroup(hierarchy, `${root}/stray`);
+      createCgroup(hierarchy, `${root}/not a container id`);
+
+      const recovering = newLauncher();
+      const { running, orphans } = await recovering.recover([
+        started,
+        { id: { value: 'gone' }, pid: 2 ** 22 + 1, startTime: 1, statusFile: '/nonexistent' },
+      ]);
+      expect([...running.keys()]).toEqual(['survivor']);
+      expect(orphans).toEqual([{ value: 'stray' }]);
+
+      const command = await commandOf(started.pid);
+      const killedAt = performance.now();
+      process.kill(command, 'SIGTERM');
+      expect(await running.get('survivor')).toBe(15);
+      expect(performance.now() - killedAt).toBeLessThan(1000);
+
+      await recovering.destroy({ value: 'survivor' });
+      await recovering.destroy({ value: 'stray' });
+      expect(cgroupExists(hierarchy, `${root}/survivor`)).toBe(false);
+      expect(cgroupExists(hierarchy, `${root}/stray`)).toBe(false);
+    });
+  });
+}
