@@ -105,3 +105,7 @@ export function runningTasks(state: StateJson): TaskJson[] {
     framework.executors.flatMap((executor) => executor.tasks),
   );
 }
+
+export interface WaitJson {
+  readonly wait_container: { readonly exit_status?: number; readonly state?: string };
+}

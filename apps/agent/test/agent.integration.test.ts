@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRunning } from '@corral/procfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
@@ -9,21 +10,12 @@ import {
   runAgent,
   runningTasks,
   startAgent,
+  type WaitJson,
 } from './agent-process.ts';
 
 let dir: string;
 let cgroupsRoot: string;
 let agents: RunningAgent[] = [];
-
-/** Alive and not a zombie (an init whose agent died is reaped by the host's init, eventually). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function flags(): string[] {
   return [
@@ -94,12 +86,12 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
       status: { executor_pid: number };
     }[];
     const pids = new Map(containers.map((c) => [c.container_id, c.status.executor_pid]));
-    expect([...pids.values()].every(isAlive)).toBe(true);
+    expect([...pids.values()].every(isRunning)).toBe(true);
     expect(readFileSync(join(dir, 'work', 'containers', 'a', 'stdout'), 'utf8')).toBe('started\n');
 
     // SIGKILL loses nothing: the containers keep running and the next agent recovers them.
     expect(await first.stop('SIGKILL')).toBe(null);
-    expect([...pids.values()].every(isAlive)).toBe(true);
+    expect([...pids.values()].every(isRunning)).toBe(true);
     const second = await start();
     const after = await recoveredState(second);
     expect(
@@ -130,13 +122,13 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
       type: 'WAIT_CONTAINER',
       wait_container: { exit_status: 9, state: 'TASK_KILLED' },
     });
-    expect(isAlive(pids.get('b') ?? 0)).toBe(false);
+    expect(isRunning(pids.get('b') ?? 0)).toBe(false);
     const completed = (await recoveredState(second)).frameworks[0]?.completed_executors ?? [];
     expect(completed.map((executor) => executor.id)).toEqual(['b']);
 
     // SIGTERM: exit 0, containers keep running.
     expect(await second.stop('SIGTERM')).toBe(0);
-    expect(isAlive(pids.get('a') ?? 0)).toBe(true);
+    expect(isRunning(pids.get('a') ?? 0)).toBe(true);
 
     // A third agent still knows b's termination until it is removed, and cleans up the rest.
     const third = await start();
@@ -145,7 +137,7 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
       type: 'WAIT_CONTAINER',
       wait_container: { container_id: { value: 'b' } },
     });
-    expect((await again.json()).wait_container.exit_status).toBe(9);
+    expect(((await again.json()) as WaitJson).wait_container.exit_status).toBe(9);
     for (const id of ['a', 'c']) {
       await third.call({ type: 'KILL_CONTAINER', kill_container: { container_id: { value: id } } });
       await third.call({ type: 'WAIT_CONTAINER', wait_container: { container_id: { value: id } } });
@@ -163,7 +155,7 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     expect(runningTasks(await recoveredState(third))).toEqual([]);
     expect(await third.stop('SIGTERM')).toBe(0);
 
-    expect([...pids.values()].some(isAlive)).toBe(false);
+    expect([...pids.values()].some(isRunning)).toBe(false);
     expect(readdirSync(join(dir, 'run', 'containers'))).toEqual([]);
     expect(readdirSync(join(dir, 'work', 'containers'))).toEqual([]);
     expect(
@@ -181,7 +173,7 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
       type: 'WAIT_CONTAINER',
       wait_container: { container_id: { value: 'nosuch' } },
     });
-    expect((await waited.json()).wait_container).toMatchObject({
+    expect(((await waited.json()) as WaitJson).wait_container).toMatchObject({
       exit_status: 127 << 8,
       state: 'TASK_FAILED',
     });

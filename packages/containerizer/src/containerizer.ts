@@ -18,7 +18,12 @@ import {
   UnknownContainerError,
   validateContainerId,
 } from '@corral/core';
-import type { Launcher, PendingInit, RecoverableInit } from '@corral/launcher';
+import {
+  type Launcher,
+  type PendingInit,
+  type RecoverableInit,
+  readExitStatus,
+} from '@corral/launcher';
 import {
   CHECKPOINT,
   containerRuntimeDir,
@@ -501,8 +506,10 @@ export class Containerizer {
 
     for (const state of states) {
       const container = this.known(state.container_id);
+      // Not running: it exited while the agent was down, and its init recorded the status.
       const exitStatus =
-        running.get(container.key) ?? Promise.resolve(readExitStatus(expected, container.key));
+        running.get(container.key) ??
+        readExitStatus(join(state.runtime_directory, CHECKPOINT.status));
       this.watch(container);
       this.onExit(container, exitStatus);
     }
@@ -515,10 +522,4 @@ export class Containerizer {
     );
     return { recovered: states.map((state) => state.container_id), orphans };
   }
-}
-
-function readExitStatus(expected: readonly RecoverableInit[], key: string): number {
-  const init = expected.find((candidate) => containerIdToString(candidate.id) === key);
-  const text = init ? readCheckpoint<number>(init.statusFile) : undefined;
-  return typeof text === 'number' ? text : 9;
 }

@@ -22,6 +22,7 @@ import {
 import type { ContainerID, Isolator } from '@corral/core';
 import posix from '@corral/isolator-posix';
 import { createLauncher, LaunchError } from '@corral/launcher';
+import { isRunning } from '@corral/procfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Containerizer, type NamedIsolator } from '../src/index.ts';
@@ -32,15 +33,6 @@ let unified: string;
 let probeHierarchy: string | undefined;
 const engines: Containerizer[] = [];
 const children: ChildProcess[] = [];
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const posixIsolators = async (): Promise<NamedIsolator[]> =>
   Promise.all(
@@ -136,12 +128,12 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
     );
     await expect.poll(() => existsSync(join(sandbox('tree'), 'daemon'))).toBe(true);
     const daemon = Number(readFileSync(join(sandbox('tree'), 'daemon'), 'utf8'));
-    expect(isAlive(daemon)).toBe(true);
+    expect(isRunning(daemon)).toBe(true);
     const usage = await containerizer.usage({ value: 'tree' });
     expect(usage.processes).toBeGreaterThanOrEqual(4);
     const termination = await containerizer.destroy({ value: 'tree' });
     expect(termination).toMatchObject({ status: 9, state: 'TASK_KILLED' });
-    expect(isAlive(daemon)).toBe(false);
+    expect(isRunning(daemon)).toBe(false);
     expect(cgroupExists(unified, `${cgroupsRoot}/tree`)).toBe(false);
     expect(existsSync(join(dir, 'run', 'containers', 'tree'))).toBe(false);
   });
@@ -220,7 +212,7 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
     expect(result.orphans.map((id) => id.value).sort()).toEqual(['halfway', 'stray']);
     expect(existsSync(join(dir, 'run', 'containers', 'halfway'))).toBe(false);
     expect(cgroupExists(unified, `${cgroupsRoot}/stray`)).toBe(false);
-    await expect.poll(() => isAlive(stray.pid ?? 0)).toBe(false);
+    await expect.poll(() => isRunning(stray.pid ?? 0)).toBe(false);
     expect(containerizer.list()).toEqual([]);
   });
 
@@ -247,10 +239,10 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
       child.stdout?.once('data', (data: Buffer) => resolve(data.toString())),
     );
     const pid = Number(/isolating (\d+)/.exec(line)?.[1]);
-    expect(isAlive(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     child.kill('SIGKILL');
     // The init sees EOF on its sync pipe and exits without running the command.
-    await expect.poll(() => isAlive(pid)).toBe(false);
+    await expect.poll(() => isRunning(pid)).toBe(false);
 
     const containerizer = engine(await posixIsolators());
     await containerizer.recover();

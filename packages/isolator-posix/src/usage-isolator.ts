@@ -6,10 +6,10 @@ import {
   type ResourceStatistics,
   UnknownContainerError,
 } from '@corral/core';
-import { type ProcessSample, processTree } from './process-table.ts';
+import { type ProcStat, processTree } from '@corral/procfs';
 
 /** Turns the samples of a container's processes into its statistics. */
-export type UsageReport = (processes: readonly ProcessSample[]) => ResourceStatistics;
+export type UsageReport = (processes: readonly ProcStat[]) => ResourceStatistics;
 
 /**
  * An isolator that isolates nothing and reports usage of the container's process tree from

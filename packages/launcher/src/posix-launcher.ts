@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { ContainerExistsError, type ContainerID, containerIdToString } from '@corral/core';
+import { readProcStat } from '@corral/procfs';
 import { DestroyError, LaunchError } from './errors.ts';
 import { startInit } from './init-process.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
-import { readProcStat } from './process.ts';
 import { watchRecoveredInits } from './recovery.ts';
 
 const DESTROY_TIMEOUT_MS = 60_000;

@@ -6,32 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   isSameProcess,
   KILLED_STATUS,
-  parseProcStat,
   readExitStatus,
   readProcessStartTime,
   watchProcessExit,
 } from './process.ts';
-
-describe('parseProcStat', () => {
-  it('reads state and field 22 after the last parenthesis, whatever the command name holds', () => {
-    const rest = 'S 1 2 3 0 -1 4194560 5 0 0 0 6 7 0 0 20 0 1 0 123456 1000 10';
-    expect(parseProcStat(`42 (a) b) (c ) ${rest}`)).toEqual({
-      state: 'S',
-      processGroup: 2,
-      startTime: 123456,
-    });
-    expect(parseProcStat(`42 (sh) ${rest.replace(/^S/, 'Z')}`)).toEqual({
-      state: 'Z',
-      processGroup: 2,
-      startTime: 123456,
-    });
-  });
-
-  it('refuses text that is not a stat line', () => {
-    expect(parseProcStat('')).toBeUndefined();
-    expect(parseProcStat('42 (sh) S 1 2')).toBeUndefined();
-  });
-});
 
 describe('process identity', () => {
   it('knows this process and tells a different start time apart', () => {

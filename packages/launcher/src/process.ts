@@ -1,43 +1,12 @@
-import { readFileSync, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { readProcStat } from '@corral/procfs';
 
 /** wait(2) status of a process killed by SIGKILL: what a missing status file stands for. */
 export const KILLED_STATUS = 9;
 
 const POLL_INTERVAL_MS = 100;
-
-export interface ProcessStat {
-  readonly state: string;
-  readonly processGroup: number;
-  readonly startTime: number;
-}
-
-/**
- * Parses /proc/<pid>/stat. Fields are counted after the last ')' because the command name
- * (field 2) may itself contain spaces and parentheses.
- */
-export function parseProcStat(text: string): ProcessStat | undefined {
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the comm, fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
-  const state = fields[0];
-  const processGroup = Number(fields[2]);
-  const startTime = Number(fields[19]);
-  if (text.lastIndexOf(')') < 0 || !state || !Number.isSafeInteger(startTime)) return undefined;
-  return { state, processGroup, startTime };
-}
-
-/** /proc/<pid>/stat, or undefined when there is no such process. */
-export function readProcStat(pid: number): ProcessStat | undefined {
-  try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch (error) {
-    // ESRCH: the process vanished between open and read.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
-    throw error;
-  }
-}
 
 /** Start time of `pid` in clock ticks since boot, or undefined when there is no such process. */
 export function readProcessStartTime(pid: number): number | undefined {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseStat, processTree } from './process-table.ts';
+import { parseProcStat, processTree, readProcStat } from './index.ts';
 
 function stat(
   pid: number,
@@ -34,20 +34,30 @@ function fakeProc(entries: Record<number, string>): string {
   return root;
 }
 
-describe('parseStat', () => {
+describe('parseProcStat', () => {
   it('counts fields after the last parenthesis, so odd command names parse', () => {
-    expect(parseStat(stat(42, 'we (ird) name', 7, 30, 3, 12))).toEqual({
+    expect(parseProcStat(stat(42, 'we (ird) name', 7, 30, 3, 12))).toEqual({
       pid: 42,
+      state: 'S',
       ppid: 7,
+      processGroup: 1,
       utime: 30,
       stime: 5,
       threads: 3,
+      startTime: 100,
       rssPages: 12,
     });
   });
 
   it('returns undefined for garbage', () => {
-    expect(parseStat('nonsense')).toBeUndefined();
+    expect(parseProcStat('nonsense')).toBeUndefined();
+    expect(parseProcStat('')).toBeUndefined();
+    expect(parseProcStat('42 (sh) S 1 2')).toBeUndefined();
+  });
+
+  it('reads this process and nothing for a missing one', () => {
+    expect(readProcStat(process.pid)?.pid).toBe(process.pid);
+    expect(readProcStat(2 ** 30)).toBeUndefined();
   });
 });
 

@@ -1,0 +1,3 @@
+import { corralVitestConfig } from './src/vitest-config.ts';
+
+export default corralVitestConfig();
