@@ -1,6 +1,57 @@
-// The README's "run" command. The agent (apps/agent, issue #7) is not built yet: until it is,
-// this placeholder says so instead of pretending to start something.
-console.log(
-  'corral: the agent (corral-agent) is not implemented yet; this placeholder will be replaced by it. ' +
-    'Run the tests with: npx -y pnpm@12.21.0 install --frozen-lockfile && npx -y pnpm@12.21.0 test',
+// The README's "run" command: builds the agent if needed (turbo caches it) and starts it with a
+// sensible default for this machine. Extra arguments are passed to the agent and win.
+//   as root with net_cls and IPC namespaces: full isolation with managed net_cls handles;
+//   otherwise: posix/cpu,posix/mem, saying why.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+function missingForFullIsolation() {
+  if (process.platform !== 'linux') return `this is ${process.platform}, not Linux`;
+  if (process.getuid?.() !== 0) return 'not running as root';
+  if (!existsSync('/proc/self/ns/ipc')) return 'the kernel has no IPC namespaces';
+  const netCls = readFileSync('/proc/cgroups', 'utf8')
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .find((fields) => fields[0] === 'net_cls');
+  if (netCls?.[3] !== '1') return 'the net_cls cgroup subsystem is not enabled';
+  return undefined;
+}
+
+const missing = missingForFullIsolation();
+const root = process.getuid?.() === 0;
+const defaults = missing
+  ? ['--isolation=posix/cpu,posix/mem', '--launcher=posix']
+  : [
+      '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
+      '--cgroups_net_cls_primary_handle=0x19',
+    ];
+const dirs = root
+  ? ['--work_dir=/var/lib/corral', '--runtime_dir=/run/corral']
+  : [
+      `--work_dir=${join(homedir(), '.corral', 'work')}`,
+      `--runtime_dir=${join(homedir(), '.corral', 'run')}`,
+    ];
+if (missing) console.error(`corral: starting with posix/cpu,posix/mem only: ${missing}`);
+
+const build = spawnSync(
+  'turbo',
+  ['run', 'build', '--filter=@corral/agent...', '--output-logs=errors-only'],
+  {
+    stdio: 'inherit',
+  },
 );
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const given = new Set(process.argv.slice(2).map((arg) => arg.split('=')[0]));
+const args = [...defaults, ...dirs].filter((arg) => !given.has(arg.split('=')[0]));
+const agent = spawn(
+  process.execPath,
+  ['apps/agent/bin/corral-agent.js', ...args, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => agent.kill(signal));
+agent.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

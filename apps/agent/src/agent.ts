@@ -177,6 +177,7 @@ export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
       const began = performance.now();
       const result = await containerizer.recover();
       service.reconcile(result);
+      await service.settled();
       metrics.recoverySeconds = (performance.now() - began) / 1000;
       recovered = true;
       logger.info(

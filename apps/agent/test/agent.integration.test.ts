@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findV1Hierarchy } from '@corral/cgroupfs';
 import { isRunning } from '@corral/procfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -23,7 +24,8 @@ function flags(): string[] {
     `--runtime_dir=${join(dir, 'run')}`,
     `--cgroups_root=${cgroupsRoot}`,
     '--launcher=linux',
-    '--isolation=posix/cpu,posix/mem',
+    '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
+    '--cgroups_net_cls_primary_handle=0x19',
   ];
 }
 
@@ -62,8 +64,10 @@ afterEach(async () => {
   }
   await cleanup.stop('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
-  if (existsSync(join('/sys/fs/cgroup/unified', cgroupsRoot)))
-    rmdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot));
+  for (const hierarchy of ['/sys/fs/cgroup/unified', findV1Hierarchy('net_cls')]) {
+    const root = hierarchy && join(hierarchy, cgroupsRoot);
+    if (root && existsSync(root)) rmdirSync(root);
+  }
 });
 
 describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: true }, () => {
@@ -81,6 +85,19 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
         (task) => task.statuses.map((s) => s.state).join() === 'TASK_STARTING,TASK_RUNNING',
       ),
     ).toBe(true);
+    // Each has a distinct managed classid 0x0019xxxx, the one the kernel has for its cgroup.
+    const classids = new Map(
+      tasks.map((task) => [
+        task.id,
+        task.statuses.at(-1)?.container_status?.cgroup_info?.net_cls?.classid,
+      ]),
+    );
+    expect(new Set(classids.values()).size).toBe(3);
+    for (const [id, classid] of classids) {
+      expect((classid ?? 0) >>> 16).toBe(0x19);
+      const file = join(findV1Hierarchy('net_cls') ?? '', cgroupsRoot, id, 'net_cls.classid');
+      expect(Number(readFileSync(file, 'utf8'))).toBe(classid);
+    }
     const containers = (await (await first.get('/containers')).json()) as {
       container_id: string;
       status: { executor_pid: number };
@@ -99,6 +116,13 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
         .map((task) => task.id)
         .sort(),
     ).toEqual(['a', 'b', 'c']);
+    const classidsAfter = new Map(
+      runningTasks(after).map((task) => [
+        task.id,
+        task.statuses.at(-1)?.container_status?.cgroup_info?.net_cls?.classid,
+      ]),
+    );
+    expect(classidsAfter).toEqual(classids);
     const recovered = (await (await second.get('/containers')).json()) as {
       container_id: string;
       status: { executor_pid: number };
@@ -158,11 +182,12 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     expect([...pids.values()].some(isRunning)).toBe(false);
     expect(readdirSync(join(dir, 'run', 'containers'))).toEqual([]);
     expect(readdirSync(join(dir, 'work', 'containers'))).toEqual([]);
-    expect(
-      readdirSync(join('/sys/fs/cgroup/unified', cgroupsRoot)).filter(
-        (f) => !f.startsWith('cgroup.') && !f.includes('.'),
-      ),
-    ).toEqual([]);
+    for (const hierarchy of ['/sys/fs/cgroup/unified', findV1Hierarchy('net_cls') ?? '']) {
+      const children = readdirSync(join(hierarchy, cgroupsRoot), { withFileTypes: true });
+      expect(children.filter((entry) => entry.isDirectory()).map((entry) => entry.name)).toEqual(
+        [],
+      );
+    }
   });
 
   it('answers a launch that fails with 400 and leaves nothing behind', async () => {
@@ -197,7 +222,7 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
   it.each([
     [
       ['--isolation=posix/gpu'],
-      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are posix\/cpu, posix\/mem/,
+      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, namespaces\/ipc, posix\/cpu, posix\/mem/,
     ],
     [
       ['--isolation=posix/cpu,posix/cpu'],
@@ -206,7 +231,7 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
     [['--port=abc'], /^corral-agent: Invalid value 'abc' for flag --port/],
     [
       ['--cgroups_net_cls_primary_handle=0x19'],
-      /^corral-agent: (Unknown flag|Flag) --cgroups_net_cls_primary_handle/,
+      /^corral-agent: Flag --cgroups_net_cls_primary_handle belongs to isolator 'cgroups\/net_cls', which is not enabled in --isolation/,
     ],
     [
       ['--http_credentials=/nonexistent/credentials.json'],

@@ -388,8 +388,13 @@ export class Containerizer {
       }
     }
     if (failures.length === 0) {
-      rmSync(containerRuntimeDir(this.runtimeDir, id), { recursive: true, force: true });
-    } else {
+      try {
+        rmSync(containerRuntimeDir(this.runtimeDir, id), { recursive: true, force: true });
+      } catch (error) {
+        failures.push(`failed to remove the runtime directory: ${messageOf(error)}`);
+      }
+    }
+    if (failures.length > 0) {
       // The checkpoint stays so that the next recovery retries the cleanup as an orphan.
       this.logger.error('container destroy incomplete', { container: key, failures });
     }

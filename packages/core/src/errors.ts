@@ -129,8 +129,8 @@ export class ResourceExhaustedError extends CorralError {
   readonly code = 'CORRAL_RESOURCE_EXHAUSTED';
   readonly resource: string;
 
-  constructor(resource: string, message: string) {
-    super(message);
+  constructor(resource: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.resource = resource;
   }
 }

@@ -120,7 +120,7 @@ export class ContainerRegistry {
       statuses: [],
     };
     this.records.set(key, record);
-    this.persist(record);
+    this.save(record);
     return record;
   }
 
@@ -147,7 +147,7 @@ export class ContainerRegistry {
     this.addStatus(record, state, lastStatus);
     record.termination = termination;
     record.terminated_at = Date.now() / 1000;
-    this.persist(record);
+    this.save(record);
     this.completedOrder.push(record.key);
     while (this.completedOrder.length > this.maxCompleted) {
       const oldest = this.completedOrder.shift();
@@ -170,10 +170,10 @@ export class ContainerRegistry {
   }
 
   /**
-   * Write-then-rename without fsync: the metadata is informational (the containerizer's
+   * Persists a record. Write-then-rename without fsync: the metadata is informational (the containerizer's
    * checkpoints are what recovery relies on), and an fsync here would double launch latency.
    */
-  private persist(record: ContainerRecord): void {
+  save(record: ContainerRecord): void {
     const file = this.metaFile(record.key);
     writeFileSync(`${file}.tmp`, JSON.stringify(record));
     renameSync(`${file}.tmp`, file);

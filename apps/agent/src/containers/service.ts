@@ -49,17 +49,19 @@ export class ContainerService {
     if (event.to === 'ISOLATING') {
       this.fillStatus(record, this.registry.addStatus(record, 'TASK_STARTING'));
     } else if (event.to === 'RUNNING' && record.state !== 'TASK_RUNNING') {
-      this.fillStatus(record, this.registry.addStatus(record, 'TASK_RUNNING'));
+      // Persisted once filled, so a restarted agent shows the same statuses.
+      this.fillStatus(record, this.registry.addStatus(record, 'TASK_RUNNING'), true);
     } else if (event.to === 'TERMINATED') {
       if (event.destroyFailures.length > 0) this.metrics.destroyErrors += 1;
       this.registry.terminate(record, event.termination, event.termination.state ?? 'TASK_FAILED');
     }
   }
 
-  private fillStatus(record: ContainerRecord, entry: TaskStatusEntry): void {
+  private fillStatus(record: ContainerRecord, entry: TaskStatusEntry, persist = false): void {
     const fill = this.containerizer.status(record.id).then(
       (status) => {
         entry.container_status = status;
+        if (persist && !isTerminal(record.state)) this.registry.save(record);
       },
       () => undefined, // Destroyed meanwhile: the terminal status reuses the last known one.
     );
@@ -67,6 +69,11 @@ export class ContainerService {
     void fill.then(() => {
       if (this.statusFills.get(record.key) === fill) this.statusFills.delete(record.key);
     });
+  }
+
+  /** Resolves once every status lookup in flight has landed in its record. */
+  async settled(): Promise<void> {
+    await Promise.all(this.statusFills.values());
   }
 
   /**

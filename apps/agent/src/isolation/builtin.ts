@@ -3,6 +3,8 @@
  * they resolve from the agent itself; everything else comes through --modules.
  */
 export const BUILTIN_ISOLATOR_PACKAGES: ReadonlyMap<string, string> = new Map([
+  ['cgroups/net_cls', '@corral/isolator-cgroups-net-cls'],
+  ['namespaces/ipc', '@corral/isolator-namespaces-ipc'],
   ['posix/cpu', '@corral/isolator-posix'],
   ['posix/mem', '@corral/isolator-posix'],
 ]);
