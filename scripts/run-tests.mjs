@@ -11,7 +11,7 @@ const workspaceDirs = ['packages', 'apps'].flatMap((group) =>
 const reportOf = (dir) => join(dir, 'test-results', 'vitest.json');
 for (const dir of workspaceDirs) rmSync(reportOf(dir), { force: true });
 
-const turboArgs = ['run', 'test', ...process.argv.slice(2)];
+const turboArgs = ['run', 'test', '--continue', ...process.argv.slice(2)];
 const run = spawnSync('turbo', turboArgs, { stdio: 'inherit' });
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
