@@ -44,14 +44,11 @@ const build = spawnSync(
 );
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const given = new Set(process.argv.slice(2).map((arg) => arg.split('=')[0]));
+const extra = process.argv.slice(2).filter((arg) => arg !== '--');
+const given = new Set(extra.map((arg) => arg.split('=')[0]));
 const args = [...defaults, ...dirs].filter((arg) => !given.has(arg.split('=')[0]));
-const agent = spawn(
-  process.execPath,
-  ['apps/agent/bin/corral-agent.js', ...args, ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
-);
+const agent = spawn(process.execPath, ['apps/agent/bin/corral-agent.js', ...args, ...extra], {
+  stdio: 'inherit',
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => agent.kill(signal));
 agent.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -24,9 +24,11 @@ export function tokenize(argv: readonly string[]): CommandLine {
   let version = false;
   const tokens: FlagToken[] = [];
   for (const arg of argv) {
+    // `pnpm agent -- --port=1` passes the `--` through; it ends nothing here.
+    if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') help = true;
     else if (arg === '--version') version = true;
-    else if (!arg.startsWith('--') || arg === '--') {
+    else if (!arg.startsWith('--')) {
       throw new UsageError(`Unexpected argument '${arg}': flags look like --name=value`);
     } else {
       const text = arg.slice(2);

@@ -148,3 +148,9 @@ describe('isolator loading through --modules', () => {
     );
   });
 });
+
+describe('command-line conventions', () => {
+  it('ignores a bare -- (as pnpm passes it through)', async () => {
+    expect((await run(['--', '--port=6001'])).flags.port).toBe(6001);
+  });
+});
