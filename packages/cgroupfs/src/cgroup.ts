@@ -7,6 +7,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { CgroupError, errnoOf } from './errors.ts';
 
@@ -176,28 +177,56 @@ export function readControl(hierarchy: string, cgroup: string, file: string): st
   }
 }
 
+function writeFailure(path: string, value: string, error: unknown): CgroupError {
+  return new CgroupError('write', path, {
+    errno: errnoOf(error),
+    detail: `writing ${JSON.stringify(value)}`,
+    cause: error,
+  });
+}
+
 /** Writes `value` to a control file in one write(2), which is what the kernel parses. */
 export function writeControl(hierarchy: string, cgroup: string, file: string, value: string): void {
   const path = controlPath(hierarchy, cgroup, file);
   try {
     writeFileSync(path, value);
   } catch (error) {
-    throw new CgroupError('write', path, {
-      errno: errnoOf(error),
-      detail: `writing ${JSON.stringify(value)}`,
-      cause: error,
-    });
+    throw writeFailure(path, value, error);
   }
 }
 
-/** Moves process `pid` (all its threads) into `cgroup` by writing `cgroup.procs`. */
-export function assignProcess(hierarchy: string, cgroup: string, pid: number): void {
+function pidText(hierarchy: string, cgroup: string, pid: number): string {
   if (!Number.isSafeInteger(pid) || pid <= 0) {
     throw new CgroupError('assign', cgroupPath(hierarchy, cgroup), {
       detail: `${pid} is not a process id`,
     });
   }
-  writeControl(hierarchy, cgroup, 'cgroup.procs', String(pid));
+  return String(pid);
+}
+
+/** Moves process `pid` (all its threads) into `cgroup` by writing `cgroup.procs`. */
+export function assignProcess(hierarchy: string, cgroup: string, pid: number): void {
+  writeControl(hierarchy, cgroup, 'cgroup.procs', pidText(hierarchy, cgroup, pid));
+}
+
+/**
+ * `assignProcess` with the write done in libuv's threadpool. A migration takes the kernel's
+ * global cgroup threadgroup lock, which waits for an RCU grace period when no other migration
+ * happened just before (measured here: ~0.8 ms, against 13 µs back to back); on a launch path
+ * that wait must not hold the event loop.
+ */
+export async function assignProcessAsync(
+  hierarchy: string,
+  cgroup: string,
+  pid: number,
+): Promise<void> {
+  const value = pidText(hierarchy, cgroup, pid);
+  const path = controlPath(hierarchy, cgroup, 'cgroup.procs');
+  try {
+    await writeFile(path, value);
+  } catch (error) {
+    throw writeFailure(path, value, error);
+  }
 }
 
 /** The processes (thread-group ids) directly in `cgroup`, not in its descendants. */

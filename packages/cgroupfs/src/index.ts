@@ -1,5 +1,6 @@
 export {
   assignProcess,
+  assignProcessAsync,
   cgroupExists,
   cgroupPath,
   createCgroup,

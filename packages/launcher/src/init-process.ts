@@ -153,11 +153,11 @@ class InitProcess implements PendingInit {
 /**
  * Spawns the native init for `spec`. Resolves once the helper's namespaces exist, with the init
  * blocked on the sync pipe: the command has not run. `track` is called with the init's pid right
- * after the spawn (it overlaps with the helper's unshare); when it throws, the init is aborted.
+ * after the spawn and runs while the helper unshares; when it fails, the init is aborted.
  */
 export async function startInit(
   spec: InitSpec,
-  track?: (pid: number) => void,
+  track?: (pid: number) => void | Promise<void>,
 ): Promise<PendingInit> {
   const args = helperArguments(spec);
   const stdout = openSync(spec.stdoutFile, 'a');
@@ -194,8 +194,7 @@ export async function startInit(
   const startTime = readProcessStartTime(pid) ?? 0;
   const init = new InitProcess(child, pid, startTime, exited);
   try {
-    track?.(pid);
-    await init.ready();
+    await Promise.all([track?.(pid), init.ready()]);
   } catch (error) {
     init.abort();
     throw error;

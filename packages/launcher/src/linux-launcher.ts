@@ -1,5 +1,5 @@
 import {
-  assignProcess,
+  assignProcessAsync,
   cgroupExists,
   createCgroup,
   destroyCgroup,
@@ -89,7 +89,7 @@ export class LinuxLauncher implements Launcher {
       hierarchy = await this.hierarchy();
       createCgroup(hierarchy, cgroup);
       const tracked = hierarchy;
-      const init = await startInit(spec, (pid) => assignProcess(tracked, cgroup, pid));
+      const init = await startInit(spec, (pid) => assignProcessAsync(tracked, cgroup, pid));
       if (!this.#containers.has(key)) {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);
