@@ -230,6 +230,10 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
     ],
     [['--port=abc'], /^corral-agent: Invalid value 'abc' for flag --port/],
     [
+      ['--isolation=cgroups/net_cls', '--cgroups_net_cls_primary_handle=0x10000'],
+      /^corral-agent: Invalid value '0x10000' for flag --cgroups_net_cls_primary_handle: .*accepted: /,
+    ],
+    [
       ['--cgroups_net_cls_primary_handle=0x19'],
       /^corral-agent: Flag --cgroups_net_cls_primary_handle belongs to isolator 'cgroups\/net_cls', which is not enabled in --isolation/,
     ],
