@@ -1,4 +1,3 @@
-import { CorralError } from '@corral/core';
 import { createAgent } from './agent.ts';
 import { loadConfig } from './config/load-config.ts';
 import { createLogger } from './logging.ts';
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message =
-    error instanceof CorralError || error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`corral-agent: ${message}\n`);
   process.exit(1);
 });

@@ -12,6 +12,15 @@ export abstract class CorralError extends Error {
   }
 }
 
+/**
+ * True for any Corral error, including one thrown by a plugin that bundles its own copy of
+ * `@corral/core` (where `instanceof` fails): it looks at the stable `CORRAL_*` code.
+ */
+export function isCorralError(value: unknown): value is CorralError {
+  const code = value instanceof Error ? (value as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('CORRAL_');
+}
+
 /** Which ContainerID rule a value broke (see `validateContainerId`). */
 export type ContainerIdRule =
   | 'empty'

@@ -39,6 +39,7 @@ export {
   InvalidFlagError,
   InvalidIsolationError,
   InvalidManifestError,
+  isCorralError,
   RequirementNotMetError,
   ResourceExhaustedError,
   UnknownContainerError,

@@ -121,3 +121,16 @@ describe('validateManifest', () => {
     );
   });
 });
+
+describe('isCorralError', () => {
+  it('recognises Corral errors by code, also from another copy of the package', async () => {
+    const { isCorralError, InvalidContainerConfigError } = await import('./errors.ts');
+    expect(isCorralError(new InvalidContainerConfigError('x', 'bad'))).toBe(true);
+    const foreign = Object.assign(new Error('from a bundled core'), {
+      code: 'CORRAL_INVALID_CONTAINER_CONFIG',
+    });
+    expect(isCorralError(foreign)).toBe(true);
+    expect(isCorralError(Object.assign(new Error('fs'), { code: 'ENOENT' }))).toBe(false);
+    expect(isCorralError('CORRAL_X')).toBe(false);
+  });
+});

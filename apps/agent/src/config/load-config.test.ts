@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -152,5 +152,72 @@ describe('isolator loading through --modules', () => {
 describe('command-line conventions', () => {
   it('ignores a bare -- (as pnpm passes it through)', async () => {
     expect((await run(['--', '--port=6001'])).flags.port).toBe(6001);
+  });
+});
+
+describe('isolator packages installed in --modules_dir', () => {
+  function installed(packages: Record<string, { isolators: string[]; body: string }>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'corral-modules-dir-'));
+    for (const [name, { isolators, body }] of Object.entries(packages)) {
+      const packageDir = join(dir, 'node_modules', name);
+      mkdirSync(packageDir, { recursive: true });
+      writeFileSync(
+        join(packageDir, 'package.json'),
+        JSON.stringify({
+          name,
+          version: '1.0.0',
+          type: 'module',
+          exports: { '.': { default: './index.js' } },
+          corral: { isolators },
+        }),
+      );
+      writeFileSync(join(packageDir, 'index.js'), body);
+    }
+    mkdirSync(join(dir, 'node_modules', 'unrelated'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', 'unrelated', 'package.json'), '{"name":"unrelated"}');
+    return dir;
+  }
+  const manifestFor = (name: string) =>
+    `export default { apiVersion: 'corral.isolator/v1', isolators: [{ name: '${name}', description: 'd', create: () => ({}) }] };`;
+
+  it('finds scoped and plain packages that declare corral.isolators', async () => {
+    const dir = installed({
+      '@acme/corral-quota': { isolators: ['acme/quota'], body: manifestFor('acme/quota') },
+      'corral-gpu': { isolators: ['acme/gpu'], body: manifestFor('acme/gpu') },
+    });
+    const config = await run([`--modules_dir=${dir}`, '--isolation=acme/quota,acme/gpu,posix/cpu']);
+    expect(config.isolators.map((i) => [i.definition.name, i.source.specifier])).toEqual([
+      ['acme/quota', join(dir, 'node_modules', '@acme', 'corral-quota')],
+      ['acme/gpu', join(dir, 'node_modules', 'corral-gpu')],
+      ['posix/cpu', '@corral/isolator-posix'],
+    ]);
+  });
+
+  it('refuses a name declared by two installed packages', async () => {
+    const dir = installed({
+      'corral-a': { isolators: ['acme/same'], body: manifestFor('acme/same') },
+      'corral-b': { isolators: ['acme/same'], body: manifestFor('acme/same') },
+    });
+    await expect(loadConfig([`--modules_dir=${dir}`, '--isolation=acme/same'], {})).rejects.toThrow(
+      /Isolator 'acme\/same' is declared by two packages in --modules_dir/,
+    );
+  });
+
+  it('lists discovered names among the known ones and never looks in the current directory', async () => {
+    const dir = installed({
+      'corral-gpu': { isolators: ['acme/gpu'], body: manifestFor('acme/gpu') },
+    });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await expect(loadConfig(['--isolation=acme/gpu'], {})).rejects.toThrow(
+        /Unknown isolator 'acme\/gpu'/,
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+    await expect(loadConfig([`--modules_dir=${dir}`, '--isolation=acme/nope'], {})).rejects.toThrow(
+      /known isolators are acme\/gpu, cgroups\/net_cls/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { type FlagSpecs, type FlagValues, parseFlags, parseIsolationList } from '@corral/core';
 import { type LoadedDefinition, loadDefinition } from '../isolation/load.ts';
 import {
+  discoverModulesDir,
   knownIsolatorNames,
   type ModulesOptions,
   readModulesFile,
@@ -144,9 +145,11 @@ export async function loadConfig(argv: readonly string[], env: Env): Promise<Inv
   );
   const bootstrap = parseFlags(agentFlags, rawObject(early.raw));
   const options = modulesOptions(bootstrap);
-  const mapping = options.modulesFile
-    ? readModulesFile(options.modulesFile)
-    : new Map<string, string>();
+  // An explicit --modules entry wins over a package discovered in --modules_dir.
+  const mapping = new Map([
+    ...(options.modulesDir ? discoverModulesDir(options.modulesDir) : []),
+    ...(options.modulesFile ? readModulesFile(options.modulesFile) : []),
+  ]);
 
   if (commandLine.help)
     return { kind: 'help', text: helpText(await loadAllKnown(mapping, options)) };

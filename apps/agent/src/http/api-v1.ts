@@ -1,4 +1,4 @@
-import { CorralError, UnknownContainerError } from '@corral/core';
+import { isCorralError } from '@corral/core';
 import type { AgentApi } from './agent-api.ts';
 import {
   CallValidationError,
@@ -109,8 +109,10 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
         };
     }
   } catch (error) {
-    if (error instanceof UnknownContainerError) return { status: 404, text: error.message };
-    if (error instanceof CallValidationError || error instanceof CorralError) {
+    if (isCorralError(error) && error.code === 'CORRAL_UNKNOWN_CONTAINER') {
+      return { status: 404, text: error.message };
+    }
+    if (error instanceof CallValidationError || isCorralError(error)) {
       return { status: 400, text: error.message };
     }
     throw error;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,6 +55,50 @@ export function readModulesFile(file: string): Map<string, string> {
     mapping.set(name, isPath ? resolve(dirname(file), specifier) : specifier);
   }
   return mapping;
+}
+
+function declaredIsolators(packageDir: string): string[] {
+  const manifestFile = join(packageDir, 'package.json');
+  if (!existsSync(manifestFile)) return [];
+  try {
+    const declared = (
+      JSON.parse(readFileSync(manifestFile, 'utf8')) as { corral?: { isolators?: unknown } }
+    ).corral?.isolators;
+    return Array.isArray(declared)
+      ? declared.filter((name): name is string => typeof name === 'string')
+      : [];
+  } catch {
+    return []; // Not a package we can read: not an isolator package either.
+  }
+}
+
+/**
+ * The isolators installed in `--modules_dir`: every package in its node_modules (scoped ones
+ * too) whose package.json declares `"corral": {"isolators": ["acme/gpu", …]}`. So an operator
+ * only runs `npm install <package>` there and names the isolator in --isolation.
+ */
+export function discoverModulesDir(modulesDir: string): Map<string, string> {
+  const root = join(modulesDir, 'node_modules');
+  const found = new Map<string, string>();
+  if (!existsSync(root)) return found;
+  const packageDirs = readdirSync(root).flatMap((entry) => {
+    if (entry.startsWith('.')) return [];
+    const dir = join(root, entry);
+    return entry.startsWith('@') ? readdirSync(dir).map((scoped) => join(dir, scoped)) : [dir];
+  });
+  for (const packageDir of packageDirs) {
+    for (const name of declaredIsolators(packageDir)) {
+      if (!isValidIsolatorName(name)) continue;
+      const other = found.get(name);
+      if (other !== undefined) {
+        throw new ModulesFileError(
+          `Isolator '${name}' is declared by two packages in --modules_dir: '${other}' and '${packageDir}'; uninstall one or map the name with --modules`,
+        );
+      }
+      found.set(name, packageDir);
+    }
+  }
+  return found;
 }
 
 /** Every isolator name the agent can resolve with these options (for messages and --help). */
