@@ -1,2 +1,2 @@
-export { processTree } from './process-tree.ts';
+export { type ProcessTable, processTree, readProcessTable } from './process-tree.ts';
 export { isRunning, type ProcStat, parseProcStat, readProcStat } from './stat.ts';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseProcStat, processTree, readProcStat } from './index.ts';
+import { parseProcStat, processTree, readProcessTable, readProcStat } from './index.ts';
 
 function stat(
   pid: number,
@@ -70,11 +70,13 @@ describe('processTree', () => {
       12: stat(12, 'daemon', 11, 3, 4, 300),
       20: stat(20, 'unrelated', 1, 9, 9, 9),
     });
-    const tree = processTree(10, root);
+    const tree = processTree(10, readProcessTable(root));
     expect(tree.map((p) => p.pid).sort()).toEqual([10, 11, 12]);
   });
 
   it('is empty when the root is gone', () => {
-    expect(processTree(99, fakeProc({ 1: stat(1, 'init', 0, 1, 1, 1) }))).toEqual([]);
+    expect(processTree(99, readProcessTable(fakeProc({ 1: stat(1, 'init', 0, 1, 1, 1) })))).toEqual(
+      [],
+    );
   });
 });
