@@ -4,7 +4,6 @@ export {
   linuxLauncherAvailable,
 } from './create-launcher.ts';
 export { DestroyError, LaunchError, RecoveryError } from './errors.ts';
-export { helperArguments, INIT_HELPER_PATH, startInit } from './init-process.ts';
 export type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
 export {
   DEFAULT_CGROUPS_HIERARCHY,
@@ -20,3 +19,4 @@ export {
   readProcessStartTime,
   watchProcessExit,
 } from './process.ts';
+export { Spawner } from './spawner.ts';

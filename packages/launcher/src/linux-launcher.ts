@@ -1,6 +1,6 @@
 import {
-  assignProcessAsync,
   cgroupExists,
+  cgroupPath,
   createCgroup,
   destroyCgroup,
   findCgroup2Mount,
@@ -15,9 +15,9 @@ import {
   parseContainerId,
 } from '@corral/core';
 import { DestroyError, LaunchError } from './errors.ts';
-import { startInit } from './init-process.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
 import { watchRecoveredInits } from './recovery.ts';
+import { Spawner } from './spawner.ts';
 
 /** Which cgroup tracks a container: cgroup v2 (killed with `cgroup.kill`) or the v1 freezer. */
 export type TrackingCgroups = 'v2' | 'v1-freezer';
@@ -37,9 +37,9 @@ export const DEFAULT_CGROUPS_HIERARCHY = '/sys/fs/cgroup';
 const DEFAULT_DESTROY_TIMEOUT_MS = 60_000;
 
 /**
- * Tracks each container in a cgroup of its own, `<cgroupsRoot>/<id>`, which the init joins
- * before its command runs; so destroy reaches every descendant, daemonised or not (Mesos'
- * LinuxLauncher).
+ * Tracks each container in a cgroup of its own, `<cgroupsRoot>/<id>`, in which the spawner forks
+ * the init (cgroup v2: `clone3(CLONE_INTO_CGROUP)`); so destroy reaches every descendant,
+ * daemonised or not (Mesos' LinuxLauncher).
  */
 export class LinuxLauncher implements Launcher {
   readonly kind = 'linux';
@@ -48,6 +48,7 @@ export class LinuxLauncher implements Launcher {
   readonly #base: string;
   readonly #destroyTimeoutMs: number;
   readonly #containers = new Set<string>();
+  readonly #spawner = new Spawner();
   #hierarchy: Promise<string> | undefined;
 
   constructor(options: LinuxLauncherOptions) {
@@ -88,8 +89,7 @@ export class LinuxLauncher implements Launcher {
     try {
       hierarchy = await this.hierarchy();
       createCgroup(hierarchy, cgroup);
-      const tracked = hierarchy;
-      const init = await startInit(spec, (pid) => assignProcessAsync(tracked, cgroup, pid));
+      const init = await this.#spawner.fork(spec, cgroupPath(hierarchy, cgroup));
       if (!this.#containers.has(key)) {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);

@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs';
 import { ContainerExistsError, type ContainerID, containerIdToString } from '@corral/core';
 import { readProcStat } from '@corral/procfs';
 import { DestroyError, LaunchError } from './errors.ts';
-import { startInit } from './init-process.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
 import { watchRecoveredInits } from './recovery.ts';
+import { Spawner } from './spawner.ts';
 
 const DESTROY_TIMEOUT_MS = 60_000;
 const ZOMBIE_CHECK_AFTER_MS = 20;
@@ -54,21 +54,22 @@ async function killProcessGroup(pgid: number, timeoutMs: number): Promise<void> 
 }
 
 /**
- * Tracks each container by the process group of its init (the helper is spawned detached, so it
- * leads its own group). Processes that leave the group (setsid, setpgid) escape destroy: use
+ * Tracks each container by the process group of its init (the spawner forks each init into a
+ * session of its own, so it leads its own group). Processes that leave the group (setsid, setpgid) escape destroy: use
  * the linux launcher where that matters.
  */
 export class PosixLauncher implements Launcher {
   readonly kind = 'posix';
   /** Container id string → process group id (the init's pid). */
   readonly #groups = new Map<string, number | undefined>();
+  readonly #spawner = new Spawner();
 
   async fork(id: ContainerID, spec: InitSpec): Promise<PendingInit> {
     const key = containerIdToString(id);
     if (this.#groups.has(key)) throw new ContainerExistsError(key);
     this.#groups.set(key, undefined); // reserved while the init starts
     try {
-      const init = await startInit(spec);
+      const init = await this.#spawner.fork(spec);
       if (!this.#groups.has(key)) {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);

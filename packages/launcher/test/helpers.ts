@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { InitSpec } from '../src/index.ts';
 
 /** A temp dir per test holding the status and output files; `spec()` fills in the rest. */
@@ -79,6 +81,12 @@ function statFields(pid: string): string[] | undefined {
   }
 }
 
+/** The parent of `pid`, or undefined when there is no such process. */
+export function parentOf(pid: number): number | undefined {
+  const ppid = statFields(String(pid))?.[1];
+  return ppid === undefined ? undefined : Number(ppid);
+}
+
 /** Live (non-zombie) pids whose process group is `pgid`. */
 export function processGroupMembers(pgid: number): number[] {
   return readdirSync('/proc')
@@ -103,4 +111,25 @@ export function killGroup(pgid: number): void {
   } catch {
     // already gone
   }
+}
+
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Runs `test/fixtures/<name>` in a Node process of its own (an agent that exits), resolving with
+ * what it printed once it has exited.
+ */
+export function runFixture(name: string, args: readonly string[]): Promise<string> {
+  const fixture = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--conditions=@corral/source', '--import', 'tsx', fixture, ...args],
+      { cwd: PACKAGE_DIR, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
 }

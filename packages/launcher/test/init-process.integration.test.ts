@@ -9,14 +9,15 @@ import {
 import { join } from 'node:path';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
-import { LaunchError, type PendingInit, startInit } from '../src/index.ts';
+import { LaunchError, type PendingInit, Spawner } from '../src/index.ts';
 import { childrenOf, commandOf, isAlive, killGroup, Sandbox, sleep, waitFor } from './helpers.ts';
 
 let sandbox: Sandbox;
 const inits: PendingInit[] = [];
+const spawner = new Spawner();
 
 async function start(...args: Parameters<Sandbox['spec']>): Promise<PendingInit> {
-  const init = await startInit(sandbox.spec(...args));
+  const init = await spawner.fork(sandbox.spec(...args));
   inits.push(init);
   return init;
 }
@@ -29,7 +30,7 @@ afterEach(() => {
   sandbox?.remove();
 });
 
-describeOnKernel('container init: the sync pipe', { root: true, namespaces: ['ipc'] }, () => {
+describeOnKernel('container init: the sync channel', { root: true, namespaces: ['ipc'] }, () => {
   it('runs nothing before release and the command after it', async () => {
     sandbox = new Sandbox();
     const marker = join(sandbox.dir, 'marker');

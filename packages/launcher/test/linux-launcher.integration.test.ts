@@ -1,16 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { cgroupExists, createCgroup, destroyCgroup, listProcesses } from '@corral/cgroupfs';
 import type { Namespace } from '@corral/core';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
 import { LinuxLauncher, type RecoverableInit, type TrackingCgroups } from '../src/index.ts';
-import { commandOf, isAlive, killGroup, Sandbox, waitFor } from './helpers.ts';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/start-detached.ts', import.meta.url));
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+import { commandOf, isAlive, killGroup, runFixture, Sandbox, waitFor } from './helpers.ts';
 
 // A tree: two background sleeps, and a daemon that leaves the session and process group
 // (setsid, then its parent exits so it is reparented).
@@ -25,18 +20,9 @@ function sessionOf(pid: number): string | undefined {
   }
 }
 
-function runFixture(args: readonly string[]): Promise<RecoverableInit & { readonly pid: number }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--conditions=@corral/source', '--import', 'tsx', FIXTURE, ...args],
-      { cwd: PACKAGE_DIR, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${error.message}\n${stderr}`));
-        else resolve({ id: { value: args[2] ?? '' }, ...JSON.parse(stdout) });
-      },
-    );
-  });
+async function startDetached(args: readonly string[]): Promise<RecoverableInit> {
+  const printed = JSON.parse(await runFixture('start-detached.ts', args));
+  return { id: { value: args[2] ?? '' }, ...printed };
 }
 
 for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly TrackingCgroups[]) {
@@ -146,7 +132,14 @@ for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly Tracking
 
     it('recovers a container started by another process, notices its exit, reports orphans', async () => {
       await setup();
-      const started = await runFixture([root, tracking, 'survivor', sandbox.dir, 'sleep', '300']);
+      const started = await startDetached([
+        root,
+        tracking,
+        'survivor',
+        sandbox.dir,
+        'sleep',
+        '300',
+      ]);
       pids.push(started.pid);
       const hierarchy = await launcher.hierarchy();
       createCgroup(hierarchy, `${root}/stray`);

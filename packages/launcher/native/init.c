@@ -1,19 +1,19 @@
 /*
- * corral-init: the first process of a Corral container.
- *
- * The agent (Node) cannot create namespaces itself: it is multi-threaded, and unshare() only
- * moves the calling thread. So it spawns this helper, which
+ * The container init: the first process of a Corral container, forked by the spawner
+ * (spawner.c), which makes fd 3 the init's end of a sync channel to it. The init
  *   1. installs signal handlers that forward signals to the command once it exists,
  *   2. unshares the requested namespaces and says "ready" on fd 3,
- *   3. blocks until the agent writes one byte to fd 3 (the sync pipe): the agent isolates the
- *      helper's pid (cgroups, classids) in between, so the command never runs un-isolated,
+ *   3. blocks until the spawner writes one byte to fd 3 (on the agent's `release`): the agent
+ *      isolates the init in between, so the command never runs un-isolated. EOF instead (an
+ *      `abort`, or a spawner that died with the agent) makes it exit without running anything,
  *   4. makes the mounts, sets the hostname,
  *   5. forks the command and reports "ok" or "error <message>" on fd 3,
  *   6. stays behind as a subreaper, and writes the command's wait status to the status file.
+ * Each message is one datagram (fd 3 is a SOCK_SEQPACKET socket) ending in a newline.
  *
- * Usage: corral-init [--ns=ipc,mnt,net,pid,uts,cgroup] [--mount SOURCE TARGET TYPE FLAGS DATA]...
- *                    [--rlimit=NOFILE:SOFT:HARD]... [--cwd=DIR] [--hostname=NAME]
- *                    [--status-file=PATH] -- COMMAND [ARG]...
+ * Arguments: [--ns=ipc,mnt,net,pid,uts,cgroup] [--mount SOURCE TARGET TYPE FLAGS DATA]...
+ *            [--rlimit=NOFILE:SOFT:HARD]... [--cwd=DIR] [--hostname=NAME]
+ *            [--status-file=PATH] -- COMMAND [ARG]...
  * A mount takes five separate arguments (empty string = absent) so that no separator can clash
  * with paths or filesystem data; FLAGS is a comma-separated list of mount(8) option names.
  * SOFT and HARD are decimal or `unlimited`.
@@ -34,7 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SYNC_FD 3
+#include "corral-init.h"
+
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* What a shell reports for a command that could not run; also used for setup failures. */
 #define NOT_RUN_STATUS (127 << 8)
@@ -117,8 +118,8 @@ static void install_signal_handlers(void) {
   }
 }
 
-/* Sends one protocol line to the agent. MSG_NOSIGNAL: a dead agent must not raise SIGPIPE, which
- * our handler would forward to the command. */
+/* Sends one protocol line to the spawner. MSG_NOSIGNAL: a dead spawner must not raise SIGPIPE,
+ * which our handler would forward to the command. */
 static void send_line(const char *line) {
   size_t len = strlen(line);
   while (len > 0) {
@@ -170,7 +171,7 @@ static void child_fail(int pipe_fd, const char *format, ...) {
   _exit(127);
 }
 
-/* Bad arguments are the agent's bug: say so where the agent reads replies. */
+/* Bad arguments are the agent's bug: say so where the agent reads replies (relayed). */
 static void usage(const char *problem, const char *value) {
   char buffer[4096];
   format_error(buffer, sizeof buffer, "corral-init: %s: '%s'", problem, value);
@@ -263,7 +264,7 @@ static void parse_arguments(int argc, char **argv) {
       clone_flags = (int)parse_names(namespaces, COUNT(namespaces), arg + 5, &unknown);
       if (unknown) usage("unknown namespace", unknown);
       /* A cgroup namespace is rooted at the cgroup the process is in when it unshares: that must
-       * be the container's cgroup, which the agent assigns while we wait on the sync pipe. */
+       * be the container's cgroup, and isolators may still move us while we wait on fd 3. */
       new_cgroup_ns = (clone_flags & CLONE_NEWCGROUP) != 0;
       clone_flags &= ~CLONE_NEWCGROUP;
     } else if (strcmp(arg, "--mount") == 0 && i + 5 < argc) {
@@ -404,12 +405,11 @@ static int reap_until_command_exits(void) {
   }
 }
 
-int main(int argc, char **argv) {
+int init_main(int argc, char **argv) {
   parse_arguments(argc, argv);
   install_signal_handlers();
-  /* Only stdio may reach the command: not the sync pipe, nor anything the agent leaked. */
+  /* Only stdio may reach the command (the spawner closed every other fd). */
   fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
-  close_range(SYNC_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 
   if (clone_flags && unshare(clone_flags) != 0) fail("unshare: %s", strerror(errno));
   send_line("ready\n");
@@ -418,7 +418,7 @@ int main(int argc, char **argv) {
   ssize_t n;
   do n = read(SYNC_FD, &byte, 1); while (n < 0 && errno == EINTR);
   if (n != 1) {
-    fputs("corral-init: the agent closed the sync pipe; not running the command\n", stderr);
+    fputs("corral-init: the agent closed the sync channel; not running the command\n", stderr);
     return 1;
   }
 

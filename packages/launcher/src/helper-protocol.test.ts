@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LaunchError } from './errors.ts';
-import { helperArguments } from './init-process.ts';
+import { encodeFrame, FrameDecoder, helperArguments, launchRequest } from './helper-protocol.ts';
 import type { InitSpec } from './launcher.ts';
 
 const spec: InitSpec = {
@@ -81,6 +81,52 @@ describe('helperArguments', () => {
 
   it('refuses an empty argv', () => {
     expect(() => helperArguments({ ...spec, argv: [] })).toThrow(LaunchError);
+  });
+});
+
+describe('frames', () => {
+  it('encode a length-prefixed payload of NUL-terminated fields', () => {
+    const frame = encodeFrame(['release', '7']);
+    expect(frame.readUInt32LE(0)).toBe(frame.length - 4);
+    expect(frame.subarray(4).toString()).toBe('release\x007\x00');
+  });
+
+  it('decode back across arbitrary chunk boundaries, keeping spaces, newlines and UTF-8', () => {
+    const sent = [
+      ['error', '1', "exec 'a b\nc': No such file or directory"],
+      ['ready', '2', '4242', '123456'],
+      ['error', '3', 'mount \u00e9t\u00e9 \u2192 /x'],
+      ['exit', '2', ''],
+    ];
+    const bytes = Buffer.concat(sent.map((fields) => encodeFrame(fields)));
+    for (const size of [1, 3, 7, bytes.length]) {
+      const decoder = new FrameDecoder();
+      const received: string[][] = [];
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        received.push(...decoder.push(bytes.subarray(offset, offset + size)));
+      }
+      expect(received).toEqual(sent);
+    }
+  });
+
+  it('refuse a NUL byte, which the framing and execve cannot carry', () => {
+    expect(() => encodeFrame(['launch', 'a\0b'])).toThrow(LaunchError);
+    const request = launchRequest(1, { ...spec, environment: { A: 'x\0y' } });
+    expect(() => encodeFrame(request)).toThrow(/contains a NUL byte/);
+  });
+
+  it('carry a launch as the files, the cgroup, the argument count, arguments and environment', () => {
+    expect(launchRequest(5, spec, '/sys/fs/cgroup/corral/c1')).toEqual([
+      'launch',
+      '5',
+      '/run/c1/stdout',
+      '/run/c1/stderr',
+      '/sys/fs/cgroup/corral/c1',
+      '6',
+      ...helperArguments(spec),
+      'A=b',
+    ]);
+    expect(launchRequest(6, spec)[4]).toBe('');
   });
 });
 
