@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ContainerID, containerIdToString } from '@corral/core';
 
@@ -25,20 +26,16 @@ export function containerRuntimeDir(runtimeDir: string, id: ContainerID): string
 
 /**
  * Writes `value` as JSON atomically: a temp file in the same directory, then rename, so an agent
- * crash leaves the old file or the new one, never a torn one. No fsync: the runtime dir is
- * cleared on reboot, and a kernel crash or power loss that could lose unsynced pages also ends
- * every container, so there would be nothing left to recover with the synced data (measured:
- * fsync was ~0.3 ms of each write on the launch path).
+ * crash leaves the old file or the new one, never a torn one. In the threadpool: on a disk-backed
+ * runtime dir each create and rename is a journaled metadata update (~1 ms measured here), which
+ * must not stall the event loop during a burst of launches. No fsync: the runtime dir is cleared
+ * on reboot, and a kernel crash or power loss that could lose unsynced pages also ends every
+ * container, so there would be nothing left to recover with the synced data.
  */
-export function writeCheckpoint(file: string, value: unknown): void {
+export async function writeCheckpoint(file: string, value: unknown): Promise<void> {
   const temp = `${file}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(value));
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
+  await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
+  await rename(temp, file);
 }
 
 /** The parsed checkpoint, or undefined when the file does not exist. */

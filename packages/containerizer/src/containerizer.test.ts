@@ -269,3 +269,26 @@ describe('recover', () => {
     expect(existsSync(join(dir, 'runtime', 'containers', 'c1'))).toBe(false);
   });
 });
+
+describe('steps', () => {
+  it('reports each step of launch and destroy in order', async () => {
+    const steps: string[] = [];
+    const containerizer = new Containerizer({
+      runtimeDir: join(dir, 'runtime'),
+      launcher,
+      isolators: [recording('a/one'), recording('a/two')],
+      onStep: (step, stepId) => steps.push(`${step}@${stepId.value}`),
+    });
+    await containerizer.launch(id, request());
+    await containerizer.destroy(id);
+    expect(steps).toEqual([
+      'prepared@c1',
+      'forked@c1',
+      'isolated@c1',
+      'released@c1',
+      'killed@c1',
+      'cleaning:a/two@c1',
+      'cleaning:a/one@c1',
+    ]);
+  });
+});

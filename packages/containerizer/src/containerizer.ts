@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ContainerConfig,
@@ -77,6 +77,21 @@ export interface RecoveryResult {
   readonly orphans: readonly ContainerID[];
 }
 
+/**
+ * Points of the launch and destroy sequences, in order: `prepared` (every isolator prepared, no
+ * init yet), `forked` (the init exists, blocked; its pid checkpointed), `isolated` (every
+ * isolate() done; the sync pipe not yet released), `released` (the command runs), `killed`
+ * (destroy: every process gone), and
+ * `cleaning:<isolator>` (destroy: before that isolator's cleanup).
+ */
+export type ContainerStep =
+  | 'prepared'
+  | 'forked'
+  | 'isolated'
+  | 'released'
+  | 'killed'
+  | `cleaning:${string}`;
+
 export interface ContainerizerOptions {
   /** `--runtime_dir`: checkpoints live in `<runtimeDir>/containers/<id>/`. */
   readonly runtimeDir: string;
@@ -84,6 +99,11 @@ export interface ContainerizerOptions {
   /** In `--isolation` order: prepare runs in this order, cleanup in reverse. */
   readonly isolators: readonly NamedIsolator[];
   readonly logger?: Logger;
+  /**
+   * Called synchronously at each step, for tracing and for crash tests that stop the agent at an
+   * exact point (the agent's CORRAL_TEST_CRASH_AT).
+   */
+  readonly onStep?: (step: ContainerStep, id: ContainerID) => void;
 }
 
 interface Deferred<T> {
@@ -142,12 +162,14 @@ export class Containerizer {
   private readonly launcher: Launcher;
   private readonly isolators: readonly NamedIsolator[];
   private readonly logger: Logger;
+  private readonly step: (step: ContainerStep, id: ContainerID) => void;
 
   constructor(options: ContainerizerOptions) {
     this.runtimeDir = options.runtimeDir;
     this.launcher = options.launcher;
     this.isolators = options.isolators;
     this.logger = options.logger ?? silentLogger;
+    this.step = options.onStep ?? (() => undefined);
     mkdirSync(join(this.runtimeDir, 'containers'), { recursive: true });
   }
 
@@ -247,9 +269,11 @@ export class Containerizer {
 
   private async runLaunch(container: Container, config: ContainerConfig): Promise<void> {
     const { id } = container;
-    mkdirSync(config.runtime_directory, { recursive: true });
-    mkdirSync(config.directory, { recursive: true });
-    writeCheckpoint(join(config.runtime_directory, CHECKPOINT.config), config);
+    await Promise.all([
+      mkdir(config.runtime_directory, { recursive: true }),
+      mkdir(config.directory, { recursive: true }),
+    ]);
+    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.config), config);
 
     const parts: IsolatorLaunchInfo[] = [];
     for (const { name, isolator } of this.isolators) {
@@ -258,20 +282,24 @@ export class Containerizer {
     }
     const launchInfo = mergeLaunchInfos(parts);
     const spec = buildInitSpec(id, config, launchInfo, parts);
-    writeCheckpoint(join(config.runtime_directory, CHECKPOINT.launchInfo), launchInfo);
+    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.launchInfo), launchInfo);
+    this.step('prepared', id);
 
     const init = await this.launcher.fork(id, spec);
     container.init = init;
     container.pid = init.pid;
     container.startTime = init.startTime;
     const checkpoint: InitCheckpoint = { pid: init.pid, start_time: init.startTime };
-    writeCheckpoint(join(config.runtime_directory, CHECKPOINT.init), checkpoint);
+    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.init), checkpoint);
     this.onExit(container, init.exited);
+    this.step('forked', id);
 
     this.transition(container, 'ISOLATING');
     this.watch(container);
     await Promise.all(this.isolators.map(({ isolator }) => isolator.isolate?.(id, init.pid)));
+    this.step('isolated', id);
     await init.release();
+    this.step('released', id);
     this.transition(container, 'RUNNING');
   }
 
@@ -381,7 +409,9 @@ export class Containerizer {
       failures.push(`failed to kill all processes in the container: ${messageOf(error)}`);
     }
     const status = failures.length === 0 ? await container.exitStatus : undefined;
+    this.step('killed', id);
     for (const { name, isolator } of [...this.isolators].reverse()) {
+      this.step(`cleaning:${name}`, id);
       try {
         await isolator.cleanup?.(id);
       } catch (error) {

@@ -5,6 +5,7 @@ export {
   type ContainerizerOptions,
   type ContainerSnapshot,
   type ContainerStateName,
+  type ContainerStep,
   type LaunchRequest,
   type NamedIsolator,
   type RecoveryResult,

@@ -1,5 +1,5 @@
 import {
-  assignProcess,
+  assignProcessAsync,
   cgroupExists,
   cgroupPath,
   createCgroup,
@@ -24,7 +24,8 @@ export interface CgroupTree {
   children(cgroup: string): string[];
   read(cgroup: string, file: string): string;
   write(cgroup: string, file: string, value: string): void;
-  assign(cgroup: string, pid: number): void;
+  /** Moves `pid` into `cgroup`; off the event loop, as a migration can wait for the kernel. */
+  assign(cgroup: string, pid: number): Promise<void>;
   /** Kills every process in `cgroup` and resolves when none is left; fine if it does not exist. */
   kill(cgroup: string): Promise<void>;
   /** Kills what is left and removes `cgroup` with its descendants; fine if it does not exist. */
@@ -40,7 +41,7 @@ export function hierarchyTree(hierarchy: string): CgroupTree {
     children: (cgroup) => listChildCgroups(hierarchy, cgroup),
     read: (cgroup, file) => readControl(hierarchy, cgroup, file),
     write: (cgroup, file, value) => writeControl(hierarchy, cgroup, file, value),
-    assign: (cgroup, pid) => assignProcess(hierarchy, cgroup, pid),
+    assign: (cgroup, pid) => assignProcessAsync(hierarchy, cgroup, pid),
     kill: (cgroup) => killCgroupProcesses(hierarchy, cgroup),
     destroy: (cgroup) => destroyCgroup(hierarchy, cgroup),
   };

@@ -165,7 +165,7 @@ describe('managed mode', () => {
 
   it('rejects isolate and status of unknown containers; cleanup of them is a no-op', async () => {
     const { tree, isolator } = setup(managed());
-    expect(() => isolator.isolate(id('nope'), 1)).toThrow("Unknown container 'nope'");
+    await expect(isolator.isolate(id('nope'), 1)).rejects.toThrow("Unknown container 'nope'");
     expect(() => isolator.status(id('nope'))).toThrow(UnknownContainerError);
     await isolator.cleanup(id('nope'));
     expect(tree.calls).toEqual([]);

@@ -244,10 +244,10 @@ export class NetClsIsolator implements Isolator {
   }
 
   /** Writes the classid, then moves the init into the cgroup: before its command runs. */
-  isolate(id: ContainerID, pid: number): void {
+  async isolate(id: ContainerID, pid: number): Promise<void> {
     const { cgroup, handle } = this.#known(id);
     if (handle) this.#tree.write(cgroup, CLASSID_FILE, String(classidOf(handle)));
-    this.#tree.assign(cgroup, pid);
+    await this.#tree.assign(cgroup, pid);
   }
 
   /**

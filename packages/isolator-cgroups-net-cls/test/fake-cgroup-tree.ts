@@ -78,7 +78,7 @@ export class FakeCgroupTree implements CgroupTree {
     this.#get(cgroup).files.set(file, `${value}\n`);
   }
 
-  assign(cgroup: string, pid: number): void {
+  async assign(cgroup: string, pid: number): Promise<void> {
     this.#record('assign', `${cgroup} ${pid}`);
     this.#get(cgroup).pids.add(pid);
   }
