@@ -1,0 +1,12 @@
+import { agentInfo } from './agent-info.ts';
+import type { Command } from './command.ts';
+import { kill } from './kill.ts';
+import { launch } from './launch.ts';
+import { logs } from './logs.ts';
+import { ps } from './ps.ts';
+import { rm } from './rm.ts';
+import { state } from './state.ts';
+import { wait } from './wait.ts';
+
+/** Every command, in the order `corral --help` lists them. */
+export const COMMANDS: readonly Command[] = [launch, ps, wait, kill, rm, logs, state, agentInfo];

@@ -1,0 +1,3 @@
+export { type RunOptions, runCli } from './cli.ts';
+export { AgentClient, type AgentClientOptions, DEFAULT_AGENT_URL } from './client.ts';
+export * from './errors.ts';
