@@ -8,21 +8,34 @@ import { join } from 'node:path';
 const workspaceDirs = ['packages', 'apps'].flatMap((group) =>
   existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : [],
 );
-const reportOf = (dir) => join(dir, 'test-results', 'vitest.json');
-for (const dir of workspaceDirs) rmSync(reportOf(dir), { force: true });
+// Every vitest run writes a JSON report into its package's test-results/ (the unit and
+// integration run, and the reliability suite where a package has one).
+const reportsOf = (dir) => {
+  const results = join(dir, 'test-results');
+  return existsSync(results)
+    ? readdirSync(results)
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => join(results, file))
+    : [];
+};
+for (const dir of workspaceDirs)
+  for (const report of reportsOf(dir)) rmSync(report, { force: true });
 
-const turboArgs = ['run', 'test', '--continue', ...process.argv.slice(2)];
+const turboArgs = ['run', 'test', 'test:reliability', '--continue', ...process.argv.slice(2)];
 const run = spawnSync('turbo', turboArgs, { stdio: 'inherit' });
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const dir of workspaceDirs) {
-  if (!existsSync(reportOf(dir))) continue;
-  const report = JSON.parse(readFileSync(reportOf(dir), 'utf8'));
-  const failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
-  totals.passed += report.numPassedTests;
-  totals.failed += failed;
-  totals.skipped += report.numPendingTests + report.numTodoTests;
-  console.log(`  ${dir}: ${report.numPassedTests} passed, ${failed} failed`);
+  for (const file of reportsOf(dir)) {
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    const failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
+    totals.passed += report.numPassedTests;
+    totals.failed += failed;
+    totals.skipped += report.numPendingTests + report.numTodoTests;
+    console.log(
+      `  ${file.replace('/test-results/', ': ').replace('.json', '')}: ${report.numPassedTests} passed, ${failed} failed`,
+    );
+  }
 }
 
 const ci = process.env.CI === 'true';

@@ -1,3 +1,4 @@
 import { corralVitestConfig } from '@corral/test-support/vitest';
 
-export default corralVitestConfig();
+// The reliability suite has its own config and task (`test:reliability`).
+export default corralVitestConfig({ exclude: ['**/node_modules/**', 'test/reliability/**'] });

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Containerizer, type NamedIsolator } from '@corral/containerizer';
+import {
+  Containerizer,
+  type ContainerizerOptions,
+  type NamedIsolator,
+} from '@corral/containerizer';
 import { type ContainerID, containerIdToString, type IsolatorContext } from '@corral/core';
 import { createLauncher } from '@corral/launcher';
 import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from './config/load-config.ts';
+import { readLogChunk } from './containers/logs.ts';
 import { ContainerRegistry, isTerminal } from './containers/registry.ts';
 import { ContainerService } from './containers/service.ts';
 import {
@@ -64,10 +69,20 @@ async function createIsolators(config: AgentConfig, logger: PinoLogger): Promise
   return isolators;
 }
 
+/** Hooks for tests and tracing, set by main.ts. */
+export interface AgentHooks {
+  readonly onStep?: ContainerizerOptions['onStep'];
+}
+
 /** Wires the containerizer, isolators, container records, metrics and the HTTP server. */
-export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
+export function createAgent(
+  config: AgentConfig,
+  logger: PinoLogger,
+  hooks: AgentHooks = {},
+): Agent {
   const { flags } = config;
   let server: FastifyInstance | undefined;
+  let records: ContainerRegistry | undefined;
 
   return {
     async start() {
@@ -84,9 +99,15 @@ export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
         launcher,
         isolators,
         logger: coreLogger(logger.child({ component: 'containerizer' })),
+        ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
       });
-      const registry = new ContainerRegistry(flags.work_dir, flags.max_completed_containers);
+      const registry = new ContainerRegistry(
+        flags.work_dir,
+        flags.max_completed_containers,
+        coreLogger(logger.child({ component: 'registry' })),
+      );
       registry.load();
+      records = registry;
       const metrics = new AgentMetrics();
       const service = new ContainerService({
         containerizer,
@@ -154,6 +175,10 @@ export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
         wait: (id: ContainerID) => service.wait(id),
         kill: (id: ContainerID, signal: number) => service.kill(id, signal),
         remove: (id: ContainerID) => service.remove(id),
+        readLog: (id, stream, offset) => {
+          const record = registry.get(id);
+          return record && readLogChunk(record.sandbox, stream, offset);
+        },
       };
 
       server = buildServer({
@@ -197,6 +222,7 @@ export function createAgent(config: AgentConfig, logger: PinoLogger): Agent {
       const timer = setTimeout(() => server?.server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       await closing;
       clearTimeout(timer);
+      await records?.flush();
       logger.info('agent stopped; containers keep running and are recovered by the next start');
     },
   };

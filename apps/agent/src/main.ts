@@ -1,7 +1,27 @@
-import { createAgent } from './agent.ts';
+import { type AgentHooks, createAgent } from './agent.ts';
 import { loadConfig } from './config/load-config.ts';
 import { createLogger } from './logging.ts';
 import { AGENT_VERSION } from './version.ts';
+
+const CRASH_STEP = /^(prepared|forked|isolated|released|killed|cleaning:[a-z0-9_-]+\/[a-z0-9_-]+)$/;
+
+/**
+ * For crash tests: CORRAL_TEST_CRASH_AT=<step> SIGKILLs the agent at that step of the first
+ * container that reaches it, exactly as a crash would (no cleanup, no flush).
+ */
+function crashHooks(step: string | undefined): AgentHooks {
+  if (step === undefined) return {};
+  if (!CRASH_STEP.test(step)) {
+    throw new Error(
+      `CORRAL_TEST_CRASH_AT='${step}' is not a step: use prepared, forked, isolated, released, killed or cleaning:<isolator>`,
+    );
+  }
+  return {
+    onStep: (reached) => {
+      if (reached === step) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
 
 /**
  * The only place that touches argv, the environment, signals and the exit code. Every start-up
@@ -18,7 +38,11 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(invocation.config.flags.log_level);
-  const agent = createAgent(invocation.config, logger);
+  const agent = createAgent(
+    invocation.config,
+    logger,
+    crashHooks(process.env.CORRAL_TEST_CRASH_AT),
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -15,9 +15,13 @@ export interface RunningAgent {
 }
 
 /** Starts the built agent (`bin/corral-agent.js`) and resolves once it listens. */
-export async function startAgent(args: readonly string[]): Promise<RunningAgent> {
+export async function startAgent(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunningAgent> {
   const child = spawn(process.execPath, [BIN, '--port=0', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
@@ -70,8 +74,12 @@ export async function recoveredState(agent: RunningAgent, timeoutMs = 10_000): P
 }
 
 /** Runs the agent to completion (for start-up errors). */
-export function runAgent(args: readonly string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+export function runAgent(args: readonly string[], env: Readonly<Record<string, string>> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, stderr: result.stderr, stdout: result.stdout };
 }
 

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCheckpoint } from '@corral/containerizer';
 import {
@@ -8,6 +9,7 @@ import {
   type ContainerStatus,
   type ContainerTermination,
   containerIdToString,
+  type Logger,
   type Resource,
   type ScalarValue,
   type TaskState,
@@ -71,10 +73,14 @@ export class ContainerRegistry {
   private readonly metaDir: string;
   private readonly workDir: string;
   private readonly maxCompleted: number;
+  private readonly logger: Logger;
+  /** The last metadata operation of each record, which the next one waits for. */
+  private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(workDir: string, maxCompleted: number) {
+  constructor(workDir: string, maxCompleted: number, logger: Logger) {
     this.workDir = workDir;
     this.maxCompleted = maxCompleted;
+    this.logger = logger;
     this.metaDir = join(workDir, 'meta', 'containers');
     mkdirSync(this.metaDir, { recursive: true });
     mkdirSync(join(workDir, 'containers'), { recursive: true });
@@ -152,17 +158,24 @@ export class ContainerRegistry {
     while (this.completedOrder.length > this.maxCompleted) {
       const oldest = this.completedOrder.shift();
       const evicted = oldest === undefined ? undefined : this.records.get(oldest);
-      if (evicted) this.remove(evicted);
+      if (evicted) void this.remove(evicted);
     }
   }
 
-  /** Forgets a terminated record with its sandbox and metadata. */
-  remove(record: ContainerRecord): void {
+  /** Forgets a terminated record; resolves once its sandbox and metadata are gone. */
+  remove(record: ContainerRecord): Promise<void> {
     this.records.delete(record.key);
     const index = this.completedOrder.indexOf(record.key);
     if (index >= 0) this.completedOrder.splice(index, 1);
-    rmSync(this.metaFile(record.key), { force: true });
-    rmSync(record.sandbox, { recursive: true, force: true });
+    return this.enqueue(record.key, async () => {
+      await rm(this.metaFile(record.key), { force: true });
+      await rm(record.sandbox, { recursive: true, force: true });
+    });
+  }
+
+  /** Resolves once every metadata write and removal issued so far is on disk. */
+  async flush(): Promise<void> {
+    await Promise.all(this.pending.values());
   }
 
   private metaFile(key: string): string {
@@ -170,12 +183,33 @@ export class ContainerRegistry {
   }
 
   /**
-   * Persists a record. Write-then-rename without fsync: the metadata is informational (the containerizer's
-   * checkpoints are what recovery relies on), and an fsync here would double launch latency.
+   * Persists a record (what it holds now). Off the event loop, in order per record, so a burst
+   * of launches does not stall the agent on a disk-backed work dir. Write-then-rename without
+   * fsync: the metadata is informational (recovery relies on the containerizer's checkpoints).
    */
   save(record: ContainerRecord): void {
     const file = this.metaFile(record.key);
-    writeFileSync(`${file}.tmp`, JSON.stringify(record));
-    renameSync(`${file}.tmp`, file);
+    const text = JSON.stringify(record);
+    this.enqueue(record.key, async () => {
+      await writeFile(`${file}.tmp`, text);
+      await rename(`${file}.tmp`, file);
+    });
+  }
+
+  /** Runs `operation` after the earlier ones for `key`; a failure is logged, not thrown. */
+  private enqueue(key: string, operation: () => Promise<void>): Promise<void> {
+    const done = (this.pending.get(key) ?? Promise.resolve())
+      .then(operation)
+      .catch((error: unknown) =>
+        this.logger.error('container metadata write failed', {
+          container: key,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
+    this.pending.set(key, done);
+    void done.then(() => {
+      if (this.pending.get(key) === done) this.pending.delete(key);
+    });
+    return done;
   }
 }

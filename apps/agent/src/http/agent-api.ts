@@ -1,4 +1,5 @@
 import type { ContainerID, ContainerTermination } from '@corral/core';
+import type { LogChunk, LogStream } from '../containers/logs.ts';
 import type { LaunchCall } from '../containers/registry.ts';
 import type { KillOutcome, RemoveOutcome } from '../containers/service.ts';
 
@@ -24,5 +25,10 @@ export interface AgentApi {
   launch(call: LaunchCall): Promise<'launched' | 'already_launched'>;
   wait(id: ContainerID): Promise<ContainerTermination> | undefined;
   kill(id: ContainerID, signal: number): KillOutcome;
-  remove(id: ContainerID): RemoveOutcome;
+  remove(id: ContainerID): Promise<RemoveOutcome>;
+  /**
+   * Bytes of a known container's `stdout` or `stderr` from `offset` (capped per call), while its
+   * sandbox exists, i.e. until REMOVE_CONTAINER; undefined for an unknown id.
+   */
+  readLog(id: ContainerID, stream: LogStream, offset: number): Promise<LogChunk> | undefined;
 }

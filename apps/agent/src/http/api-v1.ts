@@ -55,8 +55,14 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
           },
         });
       case 'LAUNCH_CONTAINER': {
-        const outcome = await agent.launch(launchCall(call));
-        return { status: outcome === 'launched' ? 200 : 202 };
+        const launch = launchCall(call);
+        try {
+          return { status: (await agent.launch(launch)) === 'launched' ? 200 : 202 };
+        } catch (error) {
+          // Whatever failed (an isolator, the launcher, a full disk), nothing was left behind and
+          // the caller gets the reason, as Mesos answers a failed launch.
+          return { status: 400, text: error instanceof Error ? error.message : String(error) };
+        }
       }
       case 'WAIT_CONTAINER': {
         const id = containerIdOf(callBody(call, 'wait_container'), 'wait_container');
@@ -88,7 +94,7 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
       }
       case 'REMOVE_CONTAINER': {
         const id = containerIdOf(callBody(call, 'remove_container'), 'remove_container');
-        const outcome = agent.remove(id);
+        const outcome = await agent.remove(id);
         if (outcome === 'unknown')
           return { status: 404, text: `Container '${id.value}' cannot be found` };
         if (outcome === 'running') {

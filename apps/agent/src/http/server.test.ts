@@ -1,6 +1,7 @@
 import type { ContainerID, ContainerTermination } from '@corral/core';
 import { InvalidContainerConfigError } from '@corral/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LogUnavailableError } from '../containers/logs.ts';
 import type { LaunchCall } from '../containers/registry.ts';
 import type { AgentApi } from './agent-api.ts';
 import { buildServer } from './server.ts';
@@ -31,7 +32,13 @@ function stubAgent(overrides: Partial<AgentApi> = {}) {
       killed.push({ id, signal });
       return id.value === 'c1' ? 'signalled' : 'unknown';
     },
-    remove: (id) => (id.value === 'c1' ? 'removed' : id.value === 'busy' ? 'running' : 'unknown'),
+    remove: async (id) =>
+      id.value === 'c1' ? 'removed' : id.value === 'busy' ? 'running' : 'unknown',
+    readLog: (id, stream, offset) => {
+      if (id.value !== 'c1') return undefined;
+      const text = Buffer.from(stream === 'stdout' ? 'hello\nworld\n' : 'oops\n');
+      return Promise.resolve({ data: text.subarray(offset), size: text.length });
+    },
     ...overrides,
   };
   return { agent, launched, killed };
@@ -275,6 +282,80 @@ describe('read-only endpoints', () => {
     const prometheus = await app.inject({ method: 'GET', url: '/metrics' });
     expect(prometheus.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
     expect(prometheus.body).toContain('corral_container_launches_total 3');
+  });
+});
+
+describe('GET /containers/logs', () => {
+  const logs = (
+    app: ReturnType<typeof buildServer>,
+    query: string,
+    method: 'GET' | 'POST' = 'GET',
+  ) => app.inject({ method, url: `/containers/logs?${query}` });
+
+  it('serves stdout or stderr from an offset, with the file size', async () => {
+    const app = serve(stubAgent().agent);
+    const all = await logs(app, 'container_id=c1');
+    expect(all.statusCode).toBe(200);
+    expect(all.headers['content-type']).toBe('application/octet-stream');
+    expect(all.headers['x-corral-log-size']).toBe('12');
+    expect(all.body).toBe('hello\nworld\n');
+    expect((await logs(app, 'container_id=c1&offset=6')).body).toBe('world\n');
+    expect((await logs(app, 'container_id=c1&offset=12')).body).toBe('');
+    expect((await logs(app, 'container_id=c1&stream=stderr')).body).toBe('oops\n');
+  });
+
+  it('answers 404 for an unknown container and 400 for bad parameters, never 500', async () => {
+    const app = serve(stubAgent().agent);
+    const unknown = await logs(app, 'container_id=nope');
+    expect([unknown.statusCode, unknown.body]).toEqual([404, "Container 'nope' cannot be found"]);
+    for (const [query, message] of [
+      ['', "Expecting one 'container_id' query parameter"],
+      ['container_id=a&container_id=b', "Expecting one 'container_id' query parameter"],
+      ['container_id=a%20b', `'container_id' is invalid: ContainerID value "a b" contains invalid`],
+      ['container_id=..', "'container_id' is invalid: ContainerID value '..' is disallowed"],
+      ['container_id=c1&stream=both', `'stream' must be stdout or stderr, got "both"`],
+      [
+        'container_id=c1&offset=-1',
+        `'offset' must be a byte offset (a whole number from 0), got "-1"`,
+      ],
+      ['container_id=c1&offset=1e3', `'offset' must be a byte offset`],
+      [
+        'container_id=c1&length=10',
+        'Supported query parameters are container_id, stream and offset',
+      ],
+    ] as const) {
+      const response = await logs(app, query);
+      expect(response.statusCode, query).toBe(400);
+      expect(response.body, query).toContain(message);
+    }
+    const post = await logs(app, 'container_id=c1', 'POST');
+    expect([post.statusCode, post.headers.allow]).toEqual([405, 'GET, HEAD']);
+  });
+
+  it('answers 409 when the log is not a regular file, 503 while recovering', async () => {
+    const refused = serve(
+      stubAgent({
+        readLog: () => Promise.reject(new LogUnavailableError('/sandbox/stdout is a symlink')),
+      }).agent,
+    );
+    const conflict = await logs(refused, 'container_id=c1');
+    expect([conflict.statusCode, conflict.body]).toEqual([409, '/sandbox/stdout is a symlink']);
+    await refused.close();
+    const recovering = serve(stubAgent({ isRecovered: () => false }).agent);
+    expect((await logs(recovering, 'container_id=c1')).statusCode).toBe(503);
+  });
+
+  it('is in the read-only realm', async () => {
+    const app = serve(stubAgent().agent, {
+      readonly: [{ principal: 'ops', secret: 's3cret' }],
+    });
+    expect((await logs(app, 'container_id=c1')).statusCode).toBe(401);
+    const allowed = await app.inject({
+      method: 'GET',
+      url: '/containers/logs?container_id=c1',
+      headers: { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` },
+    });
+    expect(allowed.body).toBe('hello\nworld\n');
   });
 });
 

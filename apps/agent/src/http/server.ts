@@ -1,3 +1,4 @@
+import { InvalidContainerIdError, validateContainerIdValue } from '@corral/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -5,6 +6,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Credential } from '../config/credentials.ts';
+import { type LogChunk, LogUnavailableError } from '../containers/logs.ts';
 import type { AgentApi, ContainersFilter } from './agent-api.ts';
 import { handleCall } from './api-v1.ts';
 import { isAuthorized, type Realm } from './auth.ts';
@@ -28,6 +30,7 @@ const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/v1': ['POST'],
   '/state': ['GET', 'HEAD'],
   '/containers': ['GET', 'HEAD'],
+  '/containers/logs': ['GET', 'HEAD'],
   '/flags': ['GET', 'HEAD'],
   '/metrics': ['GET', 'HEAD'],
   '/metrics/snapshot': ['GET', 'HEAD'],
@@ -118,6 +121,47 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         );
     }
     return reply.type('application/json').send(await agent.containers(query as ContainersFilter));
+  });
+
+  app.get('/containers/logs', { preHandler: readonly }, async (request, reply) => {
+    if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
+    const query = request.query as Record<string, unknown>;
+    const bad = (message: string) => reply.code(400).type('text/plain').send(message);
+    if (Object.keys(query).some((key) => !['container_id', 'stream', 'offset'].includes(key))) {
+      return bad('Supported query parameters are container_id, stream and offset');
+    }
+    const { container_id: id, stream = 'stdout', offset = '0' } = query;
+    if (typeof id !== 'string') return bad("Expecting one 'container_id' query parameter");
+    try {
+      validateContainerIdValue(id);
+    } catch (error) {
+      if (error instanceof InvalidContainerIdError) {
+        return bad(`'container_id' is invalid: ${error.message}`);
+      }
+      throw error;
+    }
+    if (stream !== 'stdout' && stream !== 'stderr') {
+      return bad(`'stream' must be stdout or stderr, got ${JSON.stringify(stream)}`);
+    }
+    if (typeof offset !== 'string' || !/^\d{1,15}$/.test(offset)) {
+      return bad(
+        `'offset' must be a byte offset (a whole number from 0), got ${JSON.stringify(offset)}`,
+      );
+    }
+    let chunk: LogChunk | undefined;
+    try {
+      chunk = await agent.readLog({ value: id }, stream, Number(offset));
+    } catch (error) {
+      if (error instanceof LogUnavailableError) {
+        return reply.code(409).type('text/plain').send(error.message);
+      }
+      throw error;
+    }
+    if (!chunk) return reply.code(404).type('text/plain').send(`Container '${id}' cannot be found`);
+    return reply
+      .header('x-corral-log-size', String(chunk.size))
+      .type('application/octet-stream')
+      .send(chunk.data);
   });
 
   app.get('/flags', { preHandler: readonly }, async () => ({ flags: agent.flags() }));
