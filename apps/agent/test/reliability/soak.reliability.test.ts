@@ -26,7 +26,9 @@ function resources(pid: number, scenarioRoot: string) {
 describeOnKernel('soak', { root: true, cgroup2: true, cgroupSubsystems: ['net_cls'] }, () => {
   it(`${CYCLES} launch/destroy cycles: no growth of fds, cgroups, mounts or handles`, async () => {
     scenario = new Scenario();
-    const agent = await scenario.start();
+    // A small old space makes V8 collect instead of growing into the machine's free memory, so
+    // RSS measures what the agent keeps; a real leak would end in an out-of-memory crash.
+    const agent = await scenario.start({ NODE_OPTIONS: '--max-old-space-size=128' });
     const pid = agent.child.pid ?? 0;
     const cycles = async (prefix: string, count: number) => {
       let next = 0;
@@ -57,8 +59,9 @@ describeOnKernel('soak', { root: true, cgroup2: true, cgroupSubsystems: ['net_cl
     expect(after.fds).toBeLessThanOrEqual(before.fds);
     expect(after.mounts).toBe(before.mounts);
     // The heap settles after the first half; a leak keeps growing in the second. Allowance:
-    // 4 KB per cycle of the second half, or 4 MB of allocator noise.
-    expect(after.rssKb - halfway.rssKb).toBeLessThan(Math.max(4_096, (CYCLES / 2) * 4));
+    // 1 KB per cycle of the second half, or 8 MB of allocator noise.
+    expect(agent.child.exitCode).toBe(null);
+    expect(after.rssKb - halfway.rssKb).toBeLessThan(Math.max(8_192, CYCLES / 2));
     expect(await scenario.invariants(agent)).toEqual([]);
     const metaDir = `${scenario.workDir}/meta/containers`;
     expect(existsSync(metaDir) ? readdirSync(metaDir) : []).toEqual([]);
