@@ -6,7 +6,8 @@ import { readProcStat } from '@corral/procfs';
 /** wait(2) status of a process killed by SIGKILL: what a missing status file stands for. */
 export const KILLED_STATUS = 9;
 
-const POLL_INTERVAL_MS = 100;
+/** How often watched processes are checked for an exit that left no status file. */
+const POLL_INTERVAL_MS = 250;
 
 /** Start time of `pid` in clock ticks since boot, or undefined when there is no such process. */
 export function readProcessStartTime(pid: number): number | undefined {
@@ -41,43 +42,85 @@ export async function readExitStatus(statusFile: string): Promise<number> {
  * restart), within ~100 ms of its exit: the status file appearing is the fast path, polling
  * /proc the fallback. Keeps no event-loop reference, so it never holds the agent open.
  */
+interface ExitWatch {
+  readonly pid: number;
+  readonly startTime: number;
+  finish(): void;
+  fail(error: unknown): void;
+}
+
+/**
+ * One ticker for every watched process: after a restart an agent may watch a thousand inits, and
+ * a timer each (10 reads of /proc a second per container) cost a quarter of its CPU.
+ */
+const exitWatches = new Set<ExitWatch>();
+let exitTicker: NodeJS.Timeout | undefined;
+
+function checkExits(): void {
+  for (const entry of exitWatches) {
+    try {
+      if (!isSameProcess(entry.pid, entry.startTime)) entry.finish();
+    } catch (error) {
+      entry.fail(error);
+    }
+  }
+}
+
+function stopWatching(entry: ExitWatch): void {
+  exitWatches.delete(entry);
+  if (exitWatches.size === 0 && exitTicker) {
+    clearInterval(exitTicker);
+    exitTicker = undefined;
+  }
+}
+
+/**
+ * Resolves with the wait status of an init that is not this process's child (one recovered after
+ * an agent restart) once it exits: at once when it renames its status file into place (a watch
+ * on the directory), and within `POLL_INTERVAL_MS` when it dies without writing one (SIGKILL).
+ * Never keeps the event loop alive.
+ */
 export function watchProcessExit(
   pid: number,
   startTime: number,
   statusFile: string,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    let done = false;
     let watcher: ReturnType<typeof watch> | undefined;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearInterval(timer);
-      watcher?.close();
-      readExitStatus(statusFile).then(resolve, reject);
-    };
-    const check = (): void => {
-      try {
-        if (!isSameProcess(pid, startTime)) finish();
-      } catch (error) {
-        done = true;
-        clearInterval(timer);
+    const entry: ExitWatch = {
+      pid,
+      startTime,
+      finish: () => {
+        if (!exitWatches.has(entry)) return;
+        stopWatching(entry);
+        watcher?.close();
+        readExitStatus(statusFile).then(resolve, reject);
+      },
+      fail: (error) => {
+        stopWatching(entry);
         watcher?.close();
         reject(error);
-      }
+      },
     };
-    const timer = setInterval(check, POLL_INTERVAL_MS);
-    timer.unref();
+    exitWatches.add(entry);
+    if (!exitTicker) {
+      exitTicker = setInterval(checkExits, POLL_INTERVAL_MS);
+      exitTicker.unref();
+    }
     try {
       // The helper renames the finished status file into place just before it exits.
       const name = basename(statusFile);
       watcher = watch(dirname(statusFile), { persistent: false }, (_event, file) => {
-        if (file === name) finish();
+        if (file === name) entry.finish();
       });
       watcher.on('error', () => watcher?.close());
     } catch {
       // No watchable directory (it may not exist yet): polling alone still notices the exit.
     }
-    check();
+    try {
+      if (!isSameProcess(pid, startTime)) entry.finish();
+    } catch (error) {
+      entry.fail(error);
+    }
   });
 }
