@@ -1,0 +1,222 @@
+// Scenario 4: an agent holding `count` running (sleeping) containers. The latency of the read
+// endpoints, the agent's RSS idle and per container, and the time to recover every container
+// after SIGKILL + restart until /state answers 200. Every container is destroyed afterwards.
+import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { interleave, type LatencySummary, summarize } from '@corral/test-support/bench';
+import { type AgentOptions, AgentProcess } from './agent-process.ts';
+import type { Workspace } from './setup.ts';
+import { elapsedMs } from './stamp-fifo.ts';
+import { destroy, launchAndDestroy, pool, sleepingCommand } from './throughput.ts';
+
+export type Endpoint = '/state' | '/containers' | 'GET_CONTAINERS' | '/metrics';
+
+export interface EndpointResult extends LatencySummary {
+  /** Size of the response body. */
+  readonly bytes: number;
+}
+
+export interface ScaleResult {
+  readonly containers: number;
+  /** Launching them all, 8 at a time. */
+  readonly fill: { readonly seconds: number; readonly perSecond: number };
+  readonly rss: {
+    /** After start-up and 50 warm-up launch+destroy cycles, nothing running. */
+    readonly idleKiB: number;
+    readonly loadedKiB: number;
+    readonly perContainerKiB: number;
+    /** The last restarted agent, once it recovered every container. */
+    readonly afterRecoveryKiB: number;
+  };
+  readonly rounds: number;
+  readonly endpoints: Readonly<Record<Endpoint, EndpointResult>>;
+  readonly recovery: {
+    /** Restart spawned -> first 200 from /state, in ms, per repetition. */
+    readonly runsMs: readonly number[];
+    readonly summary: LatencySummary;
+    /** The agent's own `recovery done` seconds (containerizer recover + reconcile). */
+    readonly agentSeconds: readonly number[];
+    /** How many containers that log line lists as recovered, per repetition. */
+    readonly recovered: readonly number[];
+  };
+  /** KILL + WAIT + REMOVE of every container, 16 at a time. */
+  readonly teardown: { readonly seconds: number; readonly perSecond: number };
+}
+
+const FILL_CONCURRENCY = 8;
+const TEARDOWN_CONCURRENCY = 16;
+const WARMUP_CYCLES = 50;
+const POLL_MS = 10;
+
+interface StateJson {
+  readonly frameworks?: readonly {
+    readonly executors?: readonly { readonly tasks?: readonly { readonly state?: string }[] }[];
+  }[];
+}
+
+function runningTasks(body: string): number {
+  const state = JSON.parse(body) as StateJson;
+  let running = 0;
+  for (const framework of state.frameworks ?? []) {
+    for (const executor of framework.executors ?? []) {
+      for (const task of executor.tasks ?? []) if (task.state === 'TASK_RUNNING') running++;
+    }
+  }
+  return running;
+}
+
+async function expectRunning(agent: AgentProcess, count: number): Promise<void> {
+  const response = await agent.client.get('/state');
+  const running = response.status === 200 ? runningTasks(response.body) : -1;
+  if (running !== count) {
+    throw new Error(
+      `/state answered ${response.status} with ${running} running tasks, expected ${count}`,
+    );
+  }
+}
+
+interface RecoveryLine {
+  readonly seconds?: unknown;
+  readonly recovered?: unknown;
+}
+
+/** Polls the log for the `recovery done` line written after `offset`. */
+async function recoveryLine(logFile: string, offset: number): Promise<RecoveryLine> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const text = readFileSync(logFile).subarray(offset).toString('utf8');
+    const last = text
+      .split('\n')
+      .filter((line) => line.includes('"recovery done"'))
+      .at(-1);
+    if (last !== undefined) return JSON.parse(last) as RecoveryLine;
+    await delay(10);
+  }
+  return {};
+}
+
+/** SIGKILLs `agent`, restarts it on the same port, and times spawn -> /state 200. */
+async function killAndRecover(
+  agent: AgentProcess,
+  count: number,
+): Promise<{
+  agent: AgentProcess;
+  ms: number;
+  agentSeconds: number | undefined;
+  recovered: number;
+}> {
+  await agent.stop('SIGKILL');
+  const logOffset = readFileSync(agent.options.logFile).length;
+  const { agent: restarted, spawned } = await AgentProcess.start({
+    ...agent.options,
+    port: agent.port,
+  });
+  for (;;) {
+    const response = await restarted.client.get('/state').catch(() => undefined);
+    if (response?.status === 200) break;
+    if (!restarted.running) throw new Error('the restarted agent exited while recovering');
+    await delay(POLL_MS);
+  }
+  const ms = elapsedMs(spawned, process.hrtime.bigint());
+  await expectRunning(restarted, count);
+  const line = await recoveryLine(agent.options.logFile, logOffset);
+  return {
+    agent: restarted,
+    ms,
+    agentSeconds: typeof line.seconds === 'number' ? line.seconds : undefined,
+    recovered: Array.isArray(line.recovered) ? line.recovered.length : 0,
+  };
+}
+
+export async function runScale(
+  workspace: Workspace,
+  options: AgentOptions,
+  count: number,
+  rounds: number,
+  recoveries: number,
+): Promise<ScaleResult> {
+  let { agent } = await AgentProcess.start(options);
+  try {
+    let warm = 0;
+    await pool(WARMUP_CYCLES, 8, () => launchAndDestroy(agent, workspace, `warmup-${warm++}`));
+    await delay(2000);
+    const idleKiB = await agent.settledRssKiB();
+
+    const ids = Array.from({ length: count }, (_, index) => `scale-${index}`);
+    const fillSeconds = await pool(count, FILL_CONCURRENCY, async (index) => {
+      await agent.client.expect({
+        type: 'LAUNCH_CONTAINER',
+        launch_container: {
+          container_id: { value: ids[index] },
+          command: sleepingCommand(workspace),
+        },
+      });
+    });
+    await expectRunning(agent, count);
+    await delay(2000);
+    const loadedKiB = await agent.settledRssKiB();
+
+    const bytes: Partial<Record<Endpoint, number>> = {};
+    const request =
+      (endpoint: Endpoint, send: () => Promise<{ status: number; body: string }>) =>
+      async (): Promise<number> => {
+        const started = process.hrtime.bigint();
+        const response = await send();
+        const ms = elapsedMs(started, process.hrtime.bigint());
+        if (response.status !== 200) throw new Error(`${endpoint} answered ${response.status}`);
+        bytes[endpoint] = Buffer.byteLength(response.body);
+        return ms;
+      };
+    const client = () => agent.client;
+    const latencies = await interleave(
+      {
+        '/state': request('/state', () => client().get('/state')),
+        '/containers': request('/containers', () => client().get('/containers')),
+        GET_CONTAINERS: request('GET_CONTAINERS', () => client().call({ type: 'GET_CONTAINERS' })),
+        '/metrics': request('/metrics', () => client().get('/metrics')),
+      },
+      rounds,
+      Math.min(5, rounds),
+    );
+    const endpoints = Object.fromEntries(
+      (['/state', '/containers', 'GET_CONTAINERS', '/metrics'] as const).map((endpoint) => [
+        endpoint,
+        { ...(latencies[endpoint] as LatencySummary), bytes: bytes[endpoint] ?? 0 },
+      ]),
+    ) as Record<Endpoint, EndpointResult>;
+
+    const runsMs: number[] = [];
+    const agentSeconds: number[] = [];
+    const recoveredCounts: number[] = [];
+    for (let run = 0; run < recoveries; run++) {
+      const recovered = await killAndRecover(agent, count);
+      agent = recovered.agent;
+      runsMs.push(recovered.ms);
+      if (recovered.agentSeconds !== undefined) agentSeconds.push(recovered.agentSeconds);
+      recoveredCounts.push(recovered.recovered);
+    }
+    await delay(2000);
+    const afterRecoveryKiB = await agent.settledRssKiB();
+
+    const teardownSeconds = await pool(count, TEARDOWN_CONCURRENCY, async (index) => {
+      await destroy(agent, ids[index] ?? '');
+    });
+    await expectRunning(agent, 0);
+
+    return {
+      containers: count,
+      fill: { seconds: fillSeconds, perSecond: count / fillSeconds },
+      rss: {
+        idleKiB,
+        loadedKiB,
+        perContainerKiB: (loadedKiB - idleKiB) / count,
+        afterRecoveryKiB,
+      },
+      rounds,
+      endpoints,
+      recovery: { runsMs, summary: summarize(runsMs), agentSeconds, recovered: recoveredCounts },
+      teardown: { seconds: teardownSeconds, perSecond: count / teardownSeconds },
+    };
+  } finally {
+    await agent.stop('SIGTERM');
+  }
+}
