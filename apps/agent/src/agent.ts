@@ -25,7 +25,7 @@ import {
 } from './containers/views.ts';
 import type { AgentApi, ContainersFilter } from './http/agent-api.ts';
 import { buildServer } from './http/server.ts';
-import { checkRequirements, readHostFacts } from './isolation/requirements.ts';
+import { checkRequirements } from './isolation/requirements.ts';
 import { coreLogger, type PinoLogger } from './logging.ts';
 import { AgentMetrics, metricsSnapshot, prometheusText } from './metrics/agent-metrics.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -50,11 +50,10 @@ function agentId(workDir: string): string {
 }
 
 async function createIsolators(config: AgentConfig, logger: PinoLogger): Promise<NamedIsolator[]> {
-  const host = readHostFacts();
   const { flags } = config;
   const isolators: NamedIsolator[] = [];
   for (const { definition, flags: values } of config.isolators) {
-    checkRequirements(definition.name, definition.requires, host);
+    checkRequirements(definition.name, definition.requires);
     const runtimeDir = join(flags.runtime_dir, 'isolators', definition.name);
     mkdirSync(runtimeDir, { recursive: true });
     const context: IsolatorContext = {

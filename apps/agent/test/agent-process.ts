@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { listeningUrl } from '@corral/test-support/agent-log';
 
 const BIN = new URL('../bin/corral-agent.js', import.meta.url).pathname;
 
@@ -24,23 +25,7 @@ export async function startAgent(
     env: { ...process.env, ...env },
   });
   const logs: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        logs.push(line);
-        const match = /"url":"([^"]+)"/.exec(line);
-        if (match?.[1]) resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`agent exited with ${code} before listening:\n${logs.join('\n')}`)),
-    );
-  });
+  const url = await listeningUrl(child, logs);
   return {
     url,
     child,

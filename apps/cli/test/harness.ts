@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { destroyCgroup, readMounts } from '@corral/cgroupfs';
+import { listeningUrl } from '@corral/test-support/agent-log';
 
 const AGENT_BIN = fileURLToPath(
   new URL('../node_modules/@corral/agent/bin/corral-agent.js', import.meta.url),
@@ -108,26 +109,6 @@ export async function startAgent(options: { credentials?: Credentials } = {}): P
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return agent;
-}
-
-function listeningUrl(child: ChildProcess, logs: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        logs.push(line);
-        const match = /"url":"([^"]+)"/.exec(line);
-        if (match?.[1]) resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`agent exited with ${code} before listening:\n${logs.join('\n')}`)),
-    );
-  });
 }
 
 /**

@@ -80,6 +80,7 @@ export {
   type IsolatorRequirements,
   validateManifest,
 } from './manifest.ts';
+export { type HostFacts, thisHost, unmetRequirement } from './requirements.ts';
 export type { ResourceStatistics } from './resource-statistics.ts';
 export type {
   ContainerLimitation,

@@ -1,51 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { IsolatorRequirements } from '@corral/core';
+import { type IsolatorRequirements, unmetRequirement } from '@corral/core';
 import { describe, it } from 'vitest';
-
-/** What the kit reads about the host; tests pass their own. */
-export interface HostFacts {
-  readonly platform: NodeJS.Platform;
-  readonly uid: number | undefined;
-  readonly hasNamespace: (name: string) => boolean;
-  readonly enabledCgroupSubsystems: () => ReadonlySet<string>;
-}
-
-function enabledSubsystems(): Set<string> {
-  if (!existsSync('/proc/cgroups')) return new Set();
-  return new Set(
-    readFileSync('/proc/cgroups', 'utf8')
-      .split('\n')
-      .filter((line) => line && !line.startsWith('#'))
-      .map((line) => line.split('\t'))
-      .filter((fields) => fields[3] === '1')
-      .map((fields) => fields[0] ?? ''),
-  );
-}
-
-const thisHost: HostFacts = {
-  platform: process.platform,
-  uid: process.getuid?.(),
-  hasNamespace: (name) => existsSync(`/proc/self/ns/${name}`),
-  enabledCgroupSubsystems: enabledSubsystems,
-};
-
-/** Why `host` cannot meet `requires` (the manifest's `requires`), or undefined when it can. */
-export function missingRequirement(
-  requires: IsolatorRequirements,
-  host: HostFacts = thisHost,
-): string | undefined {
-  const needsLinux = requires.linux || requires.namespaces || requires.cgroupSubsystems;
-  if (needsLinux && host.platform !== 'linux') return `needs Linux, this is ${host.platform}`;
-  if (requires.root && host.uid !== 0) return `needs root, this runs as uid ${host.uid}`;
-  const namespace = requires.namespaces?.find((name) => !host.hasNamespace(name));
-  if (namespace) return `needs kernel support for ${namespace} namespaces`;
-  if (requires.cgroupSubsystems?.length) {
-    const enabled = host.enabledCgroupSubsystems();
-    const subsystem = requires.cgroupSubsystems.find((name) => !enabled.has(name));
-    if (subsystem) return `needs the '${subsystem}' cgroup subsystem enabled`;
-  }
-  return undefined;
-}
 
 /**
  * `describe` for suites that need more than an ordinary user has. Where a requirement is missing,
@@ -57,7 +11,19 @@ export function describeOnHost(
   requires: IsolatorRequirements,
   suite: () => void,
 ): void {
-  const missing = missingRequirement(requires);
+  const unmet = unmetRequirement(requires);
+  describeIfPossible(name, unmet === undefined ? undefined : `needs ${unmet}`, suite);
+}
+
+/**
+ * `describe` when `missing` is undefined; otherwise skipped on a workstation and failing under
+ * `CI=true`, with `missing` (what the host lacks) as the reason.
+ */
+export function describeIfPossible(
+  name: string,
+  missing: string | undefined,
+  suite: () => void,
+): void {
   if (missing === undefined) {
     describe(name, suite);
   } else if (process.env.CI === 'true') {

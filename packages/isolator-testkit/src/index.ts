@@ -6,5 +6,5 @@ export type {
   Probe,
   ProbeTarget,
 } from './harness.ts';
-export { describeOnHost } from './host-gate.ts';
+export { describeIfPossible, describeOnHost } from './host-gate.ts';
 export { type ContractRule, ContractViolationError, RULES } from './rules.ts';
