@@ -1,7 +1,6 @@
-import { mkdirSync, readdirSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCheckpoint } from '@corral/containerizer';
 import {
   type CommandInfo,
   type ContainerID,
@@ -14,6 +13,7 @@ import {
   type ScalarValue,
   type TaskState,
 } from '@corral/core';
+import { Journal } from './journal.ts';
 
 /** The body of a LAUNCH_CONTAINER call, validated. */
 export interface LaunchCall {
@@ -70,20 +70,18 @@ export function isTerminal(state: TaskState): boolean {
 export class ContainerRegistry {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly completedOrder: string[] = [];
-  private readonly metaDir: string;
   private readonly workDir: string;
   private readonly maxCompleted: number;
-  private readonly logger: Logger;
-  /** The last metadata operation of each record, which the next one waits for. */
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly journal: Journal<ContainerRecord>;
+  /** Sandbox removals in flight, by id: a new launch of that id waits for its removal. */
+  private readonly removals = new Map<string, Promise<void>>();
 
   constructor(workDir: string, maxCompleted: number, logger: Logger) {
     this.workDir = workDir;
     this.maxCompleted = maxCompleted;
-    this.logger = logger;
-    this.metaDir = join(workDir, 'meta', 'containers');
-    mkdirSync(this.metaDir, { recursive: true });
+    mkdirSync(join(workDir, 'meta'), { recursive: true });
     mkdirSync(join(workDir, 'containers'), { recursive: true });
+    this.journal = new Journal(join(workDir, 'meta', 'containers.jsonl'), logger);
   }
 
   sandboxOf(id: ContainerID): string {
@@ -92,10 +90,7 @@ export class ContainerRegistry {
 
   /** Loads the persisted records (at start, before recovery reconciles them). */
   load(): ContainerRecord[] {
-    for (const entry of readdirSync(this.metaDir)) {
-      if (!entry.endsWith('.json')) continue;
-      const record = readCheckpoint<ContainerRecord>(join(this.metaDir, entry));
-      if (!record) continue;
+    for (const record of this.journal.load()) {
       this.records.set(record.key, record);
       if (isTerminal(record.state)) this.completedOrder.push(record.key);
     }
@@ -112,6 +107,11 @@ export class ContainerRegistry {
 
   all(): IterableIterator<ContainerRecord> {
     return this.records.values();
+  }
+
+  /** Resolves once an earlier container of this id has had its sandbox removed. */
+  async removed(id: ContainerID): Promise<void> {
+    await this.removals.get(containerIdToString(id));
   }
 
   add(launch: LaunchCall): ContainerRecord {
@@ -162,54 +162,27 @@ export class ContainerRegistry {
     }
   }
 
-  /** Forgets a terminated record; resolves once its sandbox and metadata are gone. */
+  /** Forgets a terminated record; resolves once its sandbox is gone. */
   remove(record: ContainerRecord): Promise<void> {
     this.records.delete(record.key);
     const index = this.completedOrder.indexOf(record.key);
     if (index >= 0) this.completedOrder.splice(index, 1);
-    return this.enqueue(record.key, async () => {
-      await rm(this.metaFile(record.key), { force: true });
-      await rm(record.sandbox, { recursive: true, force: true });
+    this.journal.remove(record.key);
+    const removal = rm(record.sandbox, { recursive: true, force: true });
+    this.removals.set(record.key, removal);
+    void removal.finally(() => {
+      if (this.removals.get(record.key) === removal) this.removals.delete(record.key);
     });
+    return removal;
   }
 
-  /** Resolves once every metadata write and removal issued so far is on disk. */
-  async flush(): Promise<void> {
-    await Promise.all(this.pending.values());
-  }
-
-  private metaFile(key: string): string {
-    return join(this.metaDir, `${key}.json`);
-  }
-
-  /**
-   * Persists a record (what it holds now). Off the event loop, in order per record, so a burst
-   * of launches does not stall the agent on a disk-backed work dir. Write-then-rename without
-   * fsync: the metadata is informational (recovery relies on the containerizer's checkpoints).
-   */
+  /** Persists what a record holds now (one appended journal line). */
   save(record: ContainerRecord): void {
-    const file = this.metaFile(record.key);
-    const text = JSON.stringify(record);
-    this.enqueue(record.key, async () => {
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    });
+    this.journal.save(record);
   }
 
-  /** Runs `operation` after the earlier ones for `key`; a failure is logged, not thrown. */
-  private enqueue(key: string, operation: () => Promise<void>): Promise<void> {
-    const done = (this.pending.get(key) ?? Promise.resolve())
-      .then(operation)
-      .catch((error: unknown) =>
-        this.logger.error('container metadata write failed', {
-          container: key,
-          error: error instanceof Error ? error.message : String(error),
-        }),
-      );
-    this.pending.set(key, done);
-    void done.then(() => {
-      if (this.pending.get(key) === done) this.pending.delete(key);
-    });
-    return done;
+  /** Resolves once every record change and sandbox removal issued so far is on disk. */
+  async flush(): Promise<void> {
+    await Promise.all([this.journal.flush(), ...this.removals.values()]);
   }
 }

@@ -123,6 +123,7 @@ export class ContainerService {
     const release = await this.launchSlots.acquire().finally(() => this.queued.delete(key));
     let record: ContainerRecord | undefined;
     try {
+      await this.registry.removed(call.container_id);
       record = this.registry.add(call);
       await this.containerizer.launch(call.container_id, {
         command_info: call.command,
