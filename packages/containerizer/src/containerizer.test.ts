@@ -61,9 +61,8 @@ describe('launch', () => {
     expect(containerizer.snapshot(id)?.state).toBe('RUNNING');
     expect(launcher.specs.get('c1')?.argv).toEqual(['/bin/sh', '-c', 'sleep 10']);
     expect(readdirSync(join(dir, 'runtime', 'containers', 'c1')).sort()).toEqual([
-      'config.json',
       'init.json',
-      'launch_info.json',
+      'launch.json',
     ]);
   });
 
@@ -259,7 +258,7 @@ describe('recover', () => {
       },
     });
     await expect(engine([failing]).launch(id, request())).rejects.toThrow('crash here');
-    expect(existsSync(join(dir, 'runtime', 'containers', 'c1', 'config.json'))).toBe(true);
+    expect(existsSync(join(dir, 'runtime', 'containers', 'c1'))).toBe(true);
 
     launcher = new FakeLauncher();
     calls.length = 0;

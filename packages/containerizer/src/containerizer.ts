@@ -29,6 +29,8 @@ import {
   CHECKPOINT,
   containerRuntimeDir,
   type InitCheckpoint,
+  isTmpfs,
+  type LaunchCheckpoint,
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.ts';
@@ -79,7 +81,7 @@ export interface RecoveryResult {
 
 /**
  * Points of the launch and destroy sequences, in order: `prepared` (every isolator prepared, no
- * init yet), `forked` (the init exists, blocked; its pid checkpointed), `isolated` (every
+ * init yet), `forked` (the init exists, blocked; its pid checkpoint may be in flight), `isolated` (every
  * isolate() done; the sync pipe not yet released), `released` (the command runs), `killed`
  * (destroy: every process gone), and
  * `cleaning:<isolator>` (destroy: before that isolator's cleanup).
@@ -163,6 +165,8 @@ export class Containerizer {
   private readonly isolators: readonly NamedIsolator[];
   private readonly logger: Logger;
   private readonly step: (step: ContainerStep, id: ContainerID) => void;
+  /** Whether the runtime dir is on tmpfs, where checkpoint writes are cheap enough to do at once. */
+  private readonly tmpfsRuntime: boolean;
 
   constructor(options: ContainerizerOptions) {
     this.runtimeDir = options.runtimeDir;
@@ -171,6 +175,7 @@ export class Containerizer {
     this.logger = options.logger ?? silentLogger;
     this.step = options.onStep ?? (() => undefined);
     mkdirSync(join(this.runtimeDir, 'containers'), { recursive: true });
+    this.tmpfsRuntime = isTmpfs(this.runtimeDir);
   }
 
   /** Subscribes to state changes; returns the unsubscribe function. */
@@ -269,11 +274,15 @@ export class Containerizer {
 
   private async runLaunch(container: Container, config: ContainerConfig): Promise<void> {
     const { id } = container;
-    await Promise.all([
-      mkdir(config.runtime_directory, { recursive: true }),
-      mkdir(config.directory, { recursive: true }),
-    ]);
-    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.config), config);
+    // The runtime dir first: a crash from here on leaves it for recovery to find and clean up.
+    // The sandbox (on the work dir, often a disk) is made while the isolators prepare; the init
+    // needs it only at the fork. A failure is kept, not thrown, until then.
+    const sandbox = mkdir(config.directory, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (this.tmpfsRuntime) mkdirSync(config.runtime_directory, { recursive: true });
+    else await mkdir(config.runtime_directory, { recursive: true });
 
     const parts: IsolatorLaunchInfo[] = [];
     for (const { name, isolator } of this.isolators) {
@@ -282,21 +291,35 @@ export class Containerizer {
     }
     const launchInfo = mergeLaunchInfos(parts);
     const spec = buildInitSpec(id, config, launchInfo, parts);
-    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.launchInfo), launchInfo);
+    const launched: LaunchCheckpoint = { config, launch_info: launchInfo };
+    await writeCheckpoint(
+      join(config.runtime_directory, CHECKPOINT.launch),
+      launched,
+      this.tmpfsRuntime,
+    );
     this.step('prepared', id);
 
+    const sandboxError = await sandbox;
+    if (sandboxError) throw sandboxError;
     const init = await this.launcher.fork(id, spec);
     container.init = init;
     container.pid = init.pid;
     container.startTime = init.startTime;
-    const checkpoint: InitCheckpoint = { pid: init.pid, start_time: init.startTime };
-    await writeCheckpoint(join(config.runtime_directory, CHECKPOINT.init), checkpoint);
     this.onExit(container, init.exited);
     this.step('forked', id);
 
     this.transition(container, 'ISOLATING');
     this.watch(container);
-    await Promise.all(this.isolators.map(({ isolator }) => isolator.isolate?.(id, init.pid)));
+    // The pid checkpoint is written while the isolators work; both finish before the release.
+    const checkpoint: InitCheckpoint = { pid: init.pid, start_time: init.startTime };
+    await Promise.all([
+      writeCheckpoint(
+        join(config.runtime_directory, CHECKPOINT.init),
+        checkpoint,
+        this.tmpfsRuntime,
+      ),
+      ...this.isolators.map(({ isolator }) => isolator.isolate?.(id, init.pid)),
+    ]);
     this.step('isolated', id);
     await init.release();
     this.step('released', id);
@@ -507,7 +530,7 @@ export class Containerizer {
         continue;
       }
       const dir = containerRuntimeDir(this.runtimeDir, id);
-      const config = readCheckpoint<ContainerConfig>(join(dir, CHECKPOINT.config));
+      const config = readCheckpoint<LaunchCheckpoint>(join(dir, CHECKPOINT.launch))?.config;
       const init = readCheckpoint<InitCheckpoint>(join(dir, CHECKPOINT.init));
       if (!config || !init) {
         orphans.push(id);

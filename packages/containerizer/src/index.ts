@@ -1,4 +1,12 @@
-export { CHECKPOINT, containerRuntimeDir, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+export {
+  CHECKPOINT,
+  containerRuntimeDir,
+  type InitCheckpoint,
+  isTmpfs,
+  type LaunchCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.ts';
 export {
   type ContainerEvent,
   Containerizer,

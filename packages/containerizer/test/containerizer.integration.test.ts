@@ -199,8 +199,8 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
   it('destroys orphans: a runtime dir without a checkpointed init, and an unknown tracking cgroup', async () => {
     mkdirSync(join(dir, 'run', 'containers', 'halfway'), { recursive: true });
     writeFileSync(
-      join(dir, 'run', 'containers', 'halfway', 'config.json'),
-      JSON.stringify(request('halfway', 'true')),
+      join(dir, 'run', 'containers', 'halfway', 'launch.json'),
+      JSON.stringify({ config: request('halfway', 'true'), launch_info: {} }),
     );
     createCgroup(unified, `${cgroupsRoot}/stray`);
     const stray = spawn('sleep', ['300'], { stdio: 'ignore' });

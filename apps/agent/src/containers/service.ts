@@ -58,7 +58,8 @@ export class ContainerService {
     if (!record || isTerminal(record.state)) return;
     this.logger.info('container state changed', { container: record.key, state: event.to });
     if (event.to === 'ISOLATING') {
-      this.fillStatus(record, this.registry.addStatus(record, 'TASK_STARTING'));
+      // Filled with RUNNING's lookup: a status call here would sit on the launch path.
+      this.registry.addStatus(record, 'TASK_STARTING');
     } else if (event.to === 'RUNNING' && record.state !== 'TASK_RUNNING') {
       // Persisted once filled, so a restarted agent shows the same statuses.
       this.fillStatus(record, this.registry.addStatus(record, 'TASK_RUNNING'), true);
@@ -68,9 +69,14 @@ export class ContainerService {
     }
   }
 
+  /** Sets `entry`'s container_status, and that of earlier statuses still without one. */
   private fillStatus(record: ContainerRecord, entry: TaskStatusEntry, persist = false): void {
     const fill = this.containerizer.status(record.id).then(
       (status) => {
+        for (const earlier of record.statuses) {
+          if (earlier === entry) break;
+          earlier.container_status ??= status;
+        }
         entry.container_status = status;
         if (persist && !isTerminal(record.state)) this.registry.save(record);
       },
