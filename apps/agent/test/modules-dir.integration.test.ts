@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningAgent, startAgent, type WaitJson } from './agent-process.ts';
@@ -91,12 +92,8 @@ beforeAll(() => {
 afterAll(async () => {
   await agent?.stop('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
-  for (const hierarchy of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/freezer']) {
-    try {
-      rmSync(join(hierarchy, cgroupsRoot), { recursive: false });
-    } catch {
-      // not created on this host
-    }
+  for (const hierarchy of [findCgroup2Mount(), findV1Hierarchy('freezer')]) {
+    if (hierarchy) await destroyCgroup(hierarchy, cgroupsRoot, { timeoutMs: 10_000 });
   }
 });
 

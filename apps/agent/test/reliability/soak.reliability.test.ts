@@ -56,7 +56,9 @@ describeOnKernel('soak', { root: true, cgroup2: true, cgroupSubsystems: ['net_cl
       `soak: ${CYCLES} cycles in ${seconds.toFixed(1)} s; fds ${before.fds} -> ${halfway.fds} -> ${after.fds}; ` +
         `RSS ${before.rssKb} -> ${halfway.rssKb} -> ${after.rssKb} KB; mounts ${before.mounts} -> ${after.mounts}`,
     );
-    expect(after.fds).toBeLessThanOrEqual(before.fds);
+    // A leak per container would add hundreds; the client's keep-alive pool may hold a
+    // connection more or fewer at the moment of reading.
+    expect(after.fds).toBeLessThanOrEqual(before.fds + 2);
     expect(after.mounts).toBe(before.mounts);
     // The heap settles after the first half; a leak keeps growing in the second. Allowance:
     // 1 KB per cycle of the second half, or 8 MB of allocator noise.
