@@ -256,12 +256,27 @@ function killWithSignals(hierarchy: string, cgroup: string, deadline: number): P
   );
 }
 
+/** True when `cgroup` is gone after one rmdir; false when it still has children or is busy. */
+function removedAsLeaf(hierarchy: string, cgroup: string): boolean {
+  try {
+    rmdirSync(cgroupPath(hierarchy, cgroup));
+    return true;
+  } catch (error) {
+    const errno = errnoOf(error);
+    if (errno === 'ENOENT') return true;
+    if (errno === 'EBUSY' || errno === 'ENOTEMPTY') return false;
+    throw new CgroupError('rmdir', cgroupPath(hierarchy, cgroup), { errno, cause: error });
+  }
+}
+
 async function removeTree(
   hierarchy: string,
   cgroup: string,
   deadline: number,
   timeoutMs: number,
 ): Promise<void> {
+  // Most cgroups destroyed are leaves: one rmdir, without listing the directory first.
+  if (removedAsLeaf(hierarchy, cgroup)) return;
   let backoffMs = 1;
   for (;;) {
     // Listed afresh each round, so a child cgroup created meanwhile is removed too.

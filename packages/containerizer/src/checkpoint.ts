@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ContainerConfig,
@@ -69,4 +69,20 @@ export function readCheckpoint<T>(file: string): T | undefined {
     throw error;
   }
   return JSON.parse(text) as T;
+}
+
+/**
+ * Removes a container's runtime dir: the checkpoint files this module writes, then the directory;
+ * a recursive removal (an lstat per entry) only when something else was left in it.
+ */
+export async function removeRuntimeDir(dir: string): Promise<void> {
+  await Promise.all(Object.values(CHECKPOINT).map((file) => rm(join(dir, file), { force: true })));
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    await rm(dir, { recursive: true, force: true });
+  }
 }

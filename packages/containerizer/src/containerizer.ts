@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ContainerConfig,
@@ -32,6 +32,7 @@ import {
   isTmpfs,
   type LaunchCheckpoint,
   readCheckpoint,
+  removeRuntimeDir,
   writeCheckpoint,
 } from './checkpoint.ts';
 import { buildInitSpec } from './init-spec.ts';
@@ -443,8 +444,7 @@ export class Containerizer {
     }
     if (failures.length === 0) {
       try {
-        // Off the event loop: removing a directory tree is the slowest step of a destroy.
-        await rm(containerRuntimeDir(this.runtimeDir, id), { recursive: true, force: true });
+        await removeRuntimeDir(containerRuntimeDir(this.runtimeDir, id));
       } catch (error) {
         failures.push(`failed to remove the runtime directory: ${messageOf(error)}`);
       }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
 import { FULL, launchCall, Scenario, stopContainer } from './harness.ts';
