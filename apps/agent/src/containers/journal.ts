@@ -1,5 +1,5 @@
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { type FileHandle, open, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '@corral/core';
 
 type Entry<T> = { readonly save: T } | { readonly remove: string };
@@ -94,14 +94,9 @@ export class Journal<T extends { readonly key: string }> {
     await this.handle?.close();
     this.handle = undefined;
     const temp = `${this.file}.tmp`;
-    const fd = openSync(temp, 'w');
-    try {
-      for (const record of this.live.values())
-        writeSync(fd, `${JSON.stringify({ save: record })}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.file);
+    const text = [...this.live.values()].map((record) => `${JSON.stringify({ save: record })}\n`);
+    await writeFile(temp, text.join(''));
+    await rename(temp, this.file);
     this.lines = this.live.size;
   }
 }
