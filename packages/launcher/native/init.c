@@ -1,19 +1,22 @@
 /*
- * The container init: the first process of a Corral container, forked by the spawner
- * (spawner.c), which makes fd 3 the init's end of a sync channel to it. The init
+ * The container init: the first process of a Corral container, cloned by the spawner (spawner.c)
+ * in the container's cgroup and its ipc, mnt, net and uts namespaces, with fd 3 the init's end of
+ * a sync channel to it. While the agent isolates it, the init
  *   1. installs signal handlers that forward signals to the command once it exists,
- *   2. unshares the requested namespaces and says "ready" on fd 3,
- *   3. blocks until the spawner writes one byte to fd 3 (on the agent's `release`): the agent
- *      isolates the init in between, so the command never runs un-isolated. EOF instead (an
- *      `abort`, or a spawner that died with the agent) makes it exit without running anything,
- *   4. makes the mounts, sets the hostname,
- *   5. forks the command and reports "ok" or "error <message>" on fd 3,
+ *   2. makes the mounts and sets the hostname,
+ *   3. blocks until the spawner writes one byte to fd 3 (on the agent's `release`): the command
+ *      never runs un-isolated. EOF instead (an `abort`, or a spawner that died with the agent)
+ *      makes it exit without running anything. Then it
+ *   4. unshares the pid and cgroup namespaces, if asked, for the command,
+ *   5. starts the command (a clone that shares its memory until exec, as posix_spawn does) and
+ *      reports "ok" or "error <message>" on fd 3,
  *   6. stays behind as a subreaper, and writes the command's wait status to the status file.
- * Each message is one datagram (fd 3 is a SOCK_SEQPACKET socket) ending in a newline.
+ * A setup step that fails before the release reports "error <message>" and waits for the release
+ * or abort before it exits: the agent may be writing its pid to cgroups meanwhile, and must find
+ * it alive. Each message is one datagram (fd 3 is a SOCK_SEQPACKET socket) ending in a newline.
  *
- * Arguments: [--ns=ipc,mnt,net,pid,uts,cgroup] [--mount SOURCE TARGET TYPE FLAGS DATA]...
- *            [--rlimit=NOFILE:SOFT:HARD]... [--cwd=DIR] [--hostname=NAME]
- *            [--status-file=PATH] -- COMMAND [ARG]...
+ * Arguments: [--mount SOURCE TARGET TYPE FLAGS DATA]... [--rlimit=NOFILE:SOFT:HARD]...
+ *            [--cwd=DIR] [--hostname=NAME] [--status-file=PATH] -- COMMAND [ARG]...
  * A mount takes five separate arguments (empty string = absent) so that no separator can clash
  * with paths or filesystem data; FLAGS is a comma-separated list of mount(8) option names.
  * SOFT and HARD are decimal or `unlimited`.
@@ -43,8 +46,10 @@
 struct mount_spec { const char *source, *target, *type, *flags, *data; };
 struct rlimit_spec { const char *text; int resource; struct rlimit limit; };
 
-static int clone_flags;
-static int new_cgroup_ns;
+/* The container's namespaces (CLONE_NEW* flags). */
+static int namespaces;
+/* Set once the release byte arrived: failures before it wait for it (see init_fail). */
+static int released;
 static struct mount_spec *mounts;
 static size_t mount_count;
 static struct rlimit_spec *rlimits;
@@ -147,20 +152,33 @@ static void format_error(char *buffer, size_t size, const char *format, ...) {
   va_end(args);
 }
 
-/* A setup step failed in the helper: report it, record that the command never ran, exit. */
-static void fail(const char *format, ...) {
+/* Blocks until the spawner releases the init (returns 1) or closes the channel (returns 0). */
+static int wait_for_release(void) {
+  char byte;
+  ssize_t n;
+  do n = read(SYNC_FD, &byte, 1); while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+/* Sends the "error" line, records that the command never ran, and exits with `code`. */
+static void __attribute__((noreturn)) report_failure(int code, const char *line) {
+  send_line(line);
+  write_status(NOT_RUN_STATUS);
+  if (!released) wait_for_release();
+  exit(code);
+}
+
+void init_fail(const char *format, ...) {
   char buffer[4096];
   va_list args;
   va_start(args, format);
   format_error_v(buffer, sizeof buffer, format, args);
   va_end(args);
   fprintf(stderr, "corral-init: %s", buffer + 6);
-  send_line(buffer);
-  write_status(NOT_RUN_STATUS);
-  exit(1);
+  report_failure(1, buffer);
 }
 
-/* A setup step failed in the forked command: tell the helper through the exec pipe, exit 127. */
+/* A setup step failed in the command's process: tell the init through the exec pipe, exit 127. */
 static void child_fail(int pipe_fd, const char *format, ...) {
   char buffer[4096];
   va_list args;
@@ -176,8 +194,7 @@ static void usage(const char *problem, const char *value) {
   char buffer[4096];
   format_error(buffer, sizeof buffer, "corral-init: %s: '%s'", problem, value);
   fputs(buffer + 6, stderr);
-  send_line(buffer);
-  exit(2);
+  report_failure(2, buffer);
 }
 
 struct name_value { const char *name; unsigned long value; };
@@ -210,10 +227,14 @@ static unsigned long parse_names(const struct name_value *table, size_t count, c
   return value;
 }
 
-static const struct name_value namespaces[] = {
+static const struct name_value namespace_names[] = {
   {"ipc", CLONE_NEWIPC}, {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET},
   {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP},
 };
+
+int parse_namespaces(const char *list, const char **unknown) {
+  return (int)parse_names(namespace_names, COUNT(namespace_names), list, unknown);
+}
 
 static const struct name_value rlimit_names[] = {
   {"AS", RLIMIT_AS},           {"CORE", RLIMIT_CORE},         {"CPU", RLIMIT_CPU},
@@ -259,15 +280,7 @@ static void parse_arguments(int argc, char **argv) {
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *arg = argv[i];
-    if (strncmp(arg, "--ns=", 5) == 0) {
-      const char *unknown;
-      clone_flags = (int)parse_names(namespaces, COUNT(namespaces), arg + 5, &unknown);
-      if (unknown) usage("unknown namespace", unknown);
-      /* A cgroup namespace is rooted at the cgroup the process is in when it unshares: that must
-       * be the container's cgroup, and isolators may still move us while we wait on fd 3. */
-      new_cgroup_ns = (clone_flags & CLONE_NEWCGROUP) != 0;
-      clone_flags &= ~CLONE_NEWCGROUP;
-    } else if (strcmp(arg, "--mount") == 0 && i + 5 < argc) {
+    if (strcmp(arg, "--mount") == 0 && i + 5 < argc) {
       struct mount_spec *m = &mounts[mount_count++];
       m->source = argv[++i];
       m->target = argv[++i];
@@ -323,13 +336,13 @@ static void create_mount_target(const struct mount_spec *m, unsigned long flags)
     if (slash && slash != parent) {
       *slash = '\0';
       if (make_directories(parent) != 0)
-        fail("create mount target '%s': %s", m->target, strerror(errno));
+        init_fail("create mount target '%s': %s", m->target, strerror(errno));
     }
     int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) fail("create mount target '%s': %s", m->target, strerror(errno));
+    if (fd < 0) init_fail("create mount target '%s': %s", m->target, strerror(errno));
     close(fd);
   } else if (make_directories(m->target) != 0) {
-    fail("create mount target '%s': %s", m->target, strerror(errno));
+    init_fail("create mount target '%s': %s", m->target, strerror(errno));
   }
 }
 
@@ -338,7 +351,7 @@ static void perform_mount(const struct mount_spec *m) {
   const unsigned long remountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   const char *unknown;
   unsigned long flags = parse_names(mount_flags, COUNT(mount_flags), m->flags, &unknown);
-  if (unknown) fail("unknown mount flag in '%s'", unknown);
+  if (unknown) init_fail("unknown mount flag in '%s'", unknown);
   const char *type = *m->type ? m->type : NULL;
   const char *source = *m->source ? m->source : (type ? type : "none");
   const char *data = *m->data ? m->data : NULL;
@@ -347,39 +360,52 @@ static void perform_mount(const struct mount_spec *m) {
    * mount is up to three calls. */
   if ((flags & ~(propagation | MS_REC)) != 0 || type != NULL) {
     if (mount(source, m->target, type, flags & ~propagation, data) != 0)
-      fail("mount '%s' at '%s': %s", source, m->target, strerror(errno));
+      init_fail("mount '%s' at '%s': %s", source, m->target, strerror(errno));
     if ((flags & MS_BIND) && (flags & remountable) &&
         mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | (flags & remountable), NULL) != 0)
-      fail("remount '%s' with its flags: %s", m->target, strerror(errno));
+      init_fail("remount '%s' with its flags: %s", m->target, strerror(errno));
   }
   if ((flags & propagation) &&
       mount(NULL, m->target, NULL, flags & (propagation | MS_REC), NULL) != 0)
-    fail("change propagation of '%s': %s", m->target, strerror(errno));
+    init_fail("change propagation of '%s': %s", m->target, strerror(errno));
 }
 
-/* Runs in the forked child: the last steps before exec. Failures go through the exec pipe. */
-static void run_command(int exec_pipe) {
+/* The command's stack until it execs: the child shares our memory (see start_command). */
+static char command_stack[256 * 1024] __attribute__((aligned(16)));
+
+/* Runs in the command's process, on command_stack: the last steps before exec. Failures go
+ * through the exec pipe `arg` points to. Only touches what the init no longer needs. */
+static int run_command(void *arg) {
+  int exec_pipe = *(int *)arg;
   sigset_t none;
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   /* This child is pid 1 of the new pid namespace: only its own proc shows the container's pids. */
-  if ((clone_flags & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS) &&
+  if ((namespaces & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS) &&
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
     child_fail(exec_pipe, "mount proc at '/proc': %s", strerror(errno));
   for (size_t i = 0; i < rlimit_count; i++)
     if (setrlimit(rlimits[i].resource, &rlimits[i].limit) != 0)
       child_fail(exec_pipe, "setrlimit %s: %s", rlimits[i].text, strerror(errno));
-  if (cwd && *cwd) {
-    if (make_directories(cwd) != 0)
+  /* The sandbox usually exists: create it only when it does not. */
+  if (cwd && *cwd && chdir(cwd) != 0) {
+    if (errno == ENOENT && make_directories(cwd) != 0)
       child_fail(exec_pipe, "create working directory '%s': %s", cwd, strerror(errno));
     if (chdir(cwd) != 0) child_fail(exec_pipe, "chdir '%s': %s", cwd, strerror(errno));
   }
-  if (setenv("PATH", DEFAULT_PATH, 0) != 0)
-    child_fail(exec_pipe, "setenv PATH: %s", strerror(errno));
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   execvp(command[0], command);
   child_fail(exec_pipe, "exec '%s': %s", command[0], strerror(errno));
+  return 127;
+}
+
+/* Starts the command like posix_spawn does: a child that shares our memory, with us suspended
+ * until it has exec'd or failed (CLONE_VFORK). No page tables are copied, and exec has none to
+ * tear down: measured ~0.1 ms faster than fork() on a VM. Returns its pid, or -1. */
+static pid_t start_command(int exec_pipe[2]) {
+  return clone(run_command, command_stack + sizeof command_stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+               &exec_pipe[1]);
 }
 
 /* Reaps every descendant (we are their subreaper) until the command exits; returns its status.
@@ -405,52 +431,52 @@ static int reap_until_command_exits(void) {
   }
 }
 
-int init_main(int argc, char **argv) {
+int init_main(int argc, char **argv, int container_namespaces) {
+  namespaces = container_namespaces;
   parse_arguments(argc, argv);
   install_signal_handlers();
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   /* Only stdio may reach the command (the spawner closed every other fd). */
   fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
 
-  if (clone_flags && unshare(clone_flags) != 0) fail("unshare: %s", strerror(errno));
-  send_line("ready\n");
+  if (namespaces & CLONE_NEWNS) {
+    /* Before any mount: nothing this container mounts may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+      init_fail("make '/' a recursive slave: %s", strerror(errno));
+    for (size_t i = 0; i < mount_count; i++) perform_mount(&mounts[i]);
+  } else if (mount_count > 0) {
+    init_fail("mounts are not supported if the mount namespace is not cloned");
+  }
+  if (hostname && *hostname) {
+    if (!(namespaces & CLONE_NEWUTS)) init_fail("a hostname needs a new uts namespace");
+    if (sethostname(hostname, strlen(hostname)) != 0)
+      init_fail("sethostname '%s': %s", hostname, strerror(errno));
+  }
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    init_fail("set child subreaper: %s", strerror(errno));
+  if (setenv("PATH", DEFAULT_PATH, 0) != 0) init_fail("setenv PATH: %s", strerror(errno));
 
-  char byte;
-  ssize_t n;
-  do n = read(SYNC_FD, &byte, 1); while (n < 0 && errno == EINTR);
-  if (n != 1) {
+  if (!wait_for_release()) {
     fputs("corral-init: the agent closed the sync channel; not running the command\n", stderr);
     return 1;
   }
-
-  if (clone_flags & CLONE_NEWNS) {
-    /* Before any mount: nothing this container mounts may propagate back to the host. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
-      fail("make '/' a recursive slave: %s", strerror(errno));
-    for (size_t i = 0; i < mount_count; i++) perform_mount(&mounts[i]);
-  } else if (mount_count > 0) {
-    fail("mounts are not supported if the mount namespace is not cloned");
-  }
-  if (hostname && *hostname) {
-    if (!(clone_flags & CLONE_NEWUTS)) fail("a hostname needs a new uts namespace");
-    if (sethostname(hostname, strlen(hostname)) != 0)
-      fail("sethostname '%s': %s", hostname, strerror(errno));
-  }
-  if (new_cgroup_ns && unshare(CLONE_NEWCGROUP) != 0) fail("unshare cgroup: %s", strerror(errno));
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) fail("set child subreaper: %s", strerror(errno));
+  released = 1;
+  /* For the command: a pid namespace takes effect for children only, and a cgroup namespace is
+   * rooted where the isolators have put us by now. */
+  int unshared = namespaces & (CLONE_NEWPID | CLONE_NEWCGROUP);
+  if (unshared && unshare(unshared) != 0) init_fail("unshare: %s", strerror(errno));
 
   int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) fail("pipe: %s", strerror(errno));
-  /* Signals stay blocked across fork until child_pid is set: one arriving in between would
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) init_fail("pipe: %s", strerror(errno));
+  /* Signals stay blocked across the clone until child_pid is set: one arriving in between would
    * otherwise find no command and make us exit, orphaning it. */
   sigset_t all, previous;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &previous);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(exec_pipe[0]);
-    run_command(exec_pipe[1]);
-  }
-  if (pid < 0) fail("fork: %s", strerror(errno));
+  pid_t pid = start_command(exec_pipe);
+  if (pid < 0) init_fail("clone: %s", strerror(errno));
   child_pid = pid;
   sigprocmask(SIG_SETMASK, &previous, NULL);
   close(exec_pipe[1]);
@@ -459,7 +485,7 @@ int init_main(int argc, char **argv) {
   char message[4096];
   size_t used = 0;
   while (used < sizeof message - 1) {
-    n = read(exec_pipe[0], message + used, sizeof message - 1 - used);
+    ssize_t n = read(exec_pipe[0], message + used, sizeof message - 1 - used);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     used += (size_t)n;

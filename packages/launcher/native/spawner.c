@@ -13,26 +13,36 @@
  * Argv, environment entries and paths cannot contain NUL, so no value clashes with the framing.
  *
  *   agent -> spawner
- *     launch TOKEN STDOUT STDERR CGROUP N ARG1 .. ARGN ENV..
+ *     launch TOKEN STDOUT STDERR CGROUP NAMESPACES N ARG1 .. ARGN ENV..
  *         fork an init with the N init arguments (see init.c), the environment entries
  *         (NAME=value: all remaining fields), stdout and stderr appended to the two files, in the
- *         cgroup directory CGROUP ('' = stay in ours) from its first instruction
+ *         cgroup directory CGROUP ('' = stay in ours), with the comma-separated NAMESPACES
  *     release TOKEN   let the init run its command
  *     abort TOKEN     close the init's sync channel: it exits without running its command
  *   spawner -> agent
- *     ready TOKEN PID STARTTIME   namespaces exist, the init is in its cgroup, blocked; STARTTIME
- *                                 is field 22 of /proc/PID/stat, read while PID is unreaped
+ *     ready TOKEN PID STARTTIME   the init exists in its cgroup and namespaces, and cannot run
+ *                                 its command before `release`; STARTTIME is field 22 of
+ *                                 /proc/PID/stat, read while PID is unreaped
  *     ok TOKEN                    the command was exec'd
  *     error TOKEN MESSAGE         the launch failed, before or after ready
  *     exit TOKEN STATUS           the init was reaped, with this raw wait status: sent once for
- *                                 every init forked, after its other replies
+ *                                 every init that was ready, after its other replies
+ *
+ * `ready` is sent as soon as the clone returns, as in Mesos: the ipc, mnt, net and uts
+ * namespaces are created by the clone itself, and the cgroup placement is done by then. The
+ * init's own setup (stdio, signal handlers, mounts, hostname) runs while the agent isolates it;
+ * a failure there is reported as `error` and the init then waits for release or abort, alive, so
+ * the agent never isolates a process that is gone. The pid and cgroup namespaces are unshared by
+ * the init after its release, for its command: a cgroup namespace must be rooted where the
+ * isolators put the init.
  *
  * Cgroup placement: on cgroup2, clone3(CLONE_INTO_CGROUP) forks the child straight into the
  * cgroup, with no migration (which waits for an RCU grace period). Elsewhere (v1, or no clone3)
- * the child writes 0 to CGROUP/cgroup.procs before it does anything else.
+ * the spawner writes the child's pid to CGROUP/cgroup.procs before it says `ready`; the child
+ * cannot fork before its release, so nothing escapes the cgroup.
  *
  * Between an init and the spawner, fd 3 of the init is a SOCK_SEQPACKET socket: the init sends
- * "ready\n", then "ok\n" or "error <message>\n"; the spawner sends one byte to release it.
+ * "ok\n" or "error <message>\n"; the spawner sends one byte to release it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,29 +139,15 @@ static void reply_error(unsigned long token, const char *format, ...) {
   reply("error", token, message, NULL);
 }
 
-/* In a forked child that is not an init yet: report on its channel, as the init would. */
-static void child_error(int channel, const char *format, ...) {
-  char message[4096];
-  va_list args;
-  va_start(args, format);
-  memcpy(message, "error ", 6);
-  int length = vsnprintf(message + 6, sizeof message - 7, format, args);
-  va_end(args);
-  if (length < 0) length = 0;
-  if (length > (int)sizeof message - 8) length = (int)sizeof message - 8; /* truncated */
-  length += 6;
-  message[length++] = '\n';
-  if (send(channel, message, (size_t)length, MSG_NOSIGNAL) < 0) { /* the exit still tells */ }
-  _exit(1);
-}
-
-static int join_cgroup(const char *directory) {
-  char path[4096];
+/* Moves `pid` into the cgroup `directory` (any hierarchy). */
+static int join_cgroup(const char *directory, pid_t pid) {
+  char path[4096], text[16];
   if (snprintf(path, sizeof path, "%s/cgroup.procs", directory) >= (int)sizeof path)
     return errno = ENAMETOOLONG, -1;
+  int length = snprintf(text, sizeof text, "%d", (int)pid);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  int ok = write(fd, "0", 1) == 1, saved = errno;
+  int ok = write(fd, text, (size_t)length) == length, saved = errno;
   close(fd);
   errno = saved;
   return ok ? 0 : -1;
@@ -167,39 +163,40 @@ static int redirect(int target, const char *path) {
   return result < 0 ? -1 : 0;
 }
 
-/* In the forked child: what spawning the init used to set up (cgroup, session, stdio, fds,
- * environment), then the init itself. */
-static void become_init(int channel, const char *stdout_path, const char *stderr_path,
-                        const char *join, int argc, char **argv, char **env) {
-  if (join && join_cgroup(join) != 0)
-    child_error(channel, "join cgroup '%s': %s", join, strerror(errno));
-  memset(mode_argument, 0, strlen(mode_argument));
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  /* Its own session and process group: the posix launcher kills the container by group. */
-  if (setsid() < 0) child_error(channel, "setsid: %s", strerror(errno));
+/* In the forked child, with every signal blocked: what spawning the init used to set up
+ * (session, stdio, fds, environment), then the init itself. */
+static void become_init(int channel, const char *stdout_path, const char *stderr_path, int argc,
+                        char **argv, char **env, int namespaces) {
   /* Over the agent's socket; then the other inits' channels go too, or their EOF would wait on
    * this process when the spawner dies. */
-  if (dup2(channel, SYNC_FD) < 0) child_error(channel, "dup2: %s", strerror(errno));
+  if (dup2(channel, SYNC_FD) < 0) _exit(1); /* cannot happen: fd 3 is open and below any limit */
   close_range(SYNC_FD + 1, ~0U, 0);
+  memset(mode_argument, 0, strlen(mode_argument));
+  /* Its own session and process group: the posix launcher kills the container by group. */
+  if (setsid() < 0) init_fail("setsid: %s", strerror(errno));
   if (redirect(STDOUT_FILENO, stdout_path) != 0)
-    child_error(SYNC_FD, "open stdout file '%s': %s", stdout_path, strerror(errno));
+    init_fail("open stdout file '%s': %s", stdout_path, strerror(errno));
   if (redirect(STDERR_FILENO, stderr_path) != 0)
-    child_error(SYNC_FD, "open stderr file '%s': %s", stderr_path, strerror(errno));
+    init_fail("open stderr file '%s': %s", stderr_path, strerror(errno));
   environ = env;
-  exit(init_main(argc, argv));
+  exit(init_main(argc, argv, namespaces));
 }
 
-/* Like fork(), but the child starts in the cgroup2 directory `cgroup_fd`. A raw clone3 with no
- * stack behaves like fork: the child returns here on a copy of our stack. */
-static pid_t fork_into_cgroup(int cgroup_fd) {
+/* Like fork(), but the child starts in the cgroup2 directory `cgroup_fd` (unless it is -1) and in
+ * new `namespaces`. A raw clone3 with no stack behaves like fork: the child returns here on a
+ * copy of our stack. */
+static pid_t clone_child(int cgroup_fd, int namespaces) {
   struct clone_args args;
   memset(&args, 0, sizeof args);
-  args.flags = CLONE_INTO_CGROUP;
+  args.flags = (uint64_t)namespaces | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.exit_signal = SIGCHLD;
-  args.cgroup = (uint64_t)cgroup_fd;
+  args.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0;
   return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+/* clone(2) as fork() with `namespaces`, where clone3 is missing (Linux < 5.3, or seccomp). */
+static pid_t clone_child_legacy(int namespaces) {
+  return (pid_t)syscall(SYS_clone, (unsigned long)namespaces | SIGCHLD, NULL, NULL, NULL, 0UL);
 }
 
 static unsigned long parse_number(const char *text, const char *what) {
@@ -210,21 +207,42 @@ static unsigned long parse_number(const char *text, const char *what) {
   return value;
 }
 
-/* fields: STDOUT STDERR CGROUP N ARG1..ARGN ENV.., NULL-terminated. */
+/* Start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), 0 if unknown. */
+static unsigned long long start_time_of(pid_t pid) {
+  char path[32], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  /* The command name (field 2) may hold spaces and parentheses: count from its last ')'. */
+  char *field = strrchr(text, ')');
+  for (int i = 2; field && i < 22; i++) field = strchr(field + 1, ' ');
+  return field ? strtoull(field + 1, NULL, 10) : 0;
+}
+
+/* Namespaces the clone creates; the init unshares the others (pid, cgroup) after its release. */
+#define CLONED_NAMESPACES (CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS)
+
+/* fields: STDOUT STDERR CGROUP NAMESPACES N ARG1..ARGN ENV.., NULL-terminated. */
 static void launch(unsigned long token, char **fields, size_t count) {
-  if (count < 4) die("launch %lu has %zu fields", token, count);
-  size_t argc = parse_number(fields[3], "argument count");
-  if (argc > count - 4) die("launch %lu announces %zu arguments", token, argc);
-  char **argv = allocate(NULL, (argc + 2) * sizeof *argv);
-  argv[0] = "corral-init";
-  memcpy(argv + 1, fields + 4, argc * sizeof *argv);
-  argv[argc + 1] = NULL;
+  if (count < 5) die("launch %lu has %zu fields", token, count);
+  const char *unknown;
+  int namespaces = parse_namespaces(fields[3], &unknown);
+  if (unknown) {
+    reply_error(token, "unknown namespace '%.*s': accepted %s", (int)strcspn(unknown, ","), unknown,
+                NAMESPACE_NAMES);
+    return;
+  }
+  size_t argc = parse_number(fields[4], "argument count");
+  if (argc > count - 5) die("launch %lu announces %zu arguments", token, argc);
 
   const char *cgroup = fields[2], *join = NULL;
   int channel[2], cgroup_fd = -1;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
     reply_error(token, "socketpair: %s", strerror(errno));
-    free(argv);
     return;
   }
   if (*cgroup) {
@@ -234,7 +252,6 @@ static void launch(unsigned long token, char **fields, size_t count) {
       reply_error(token, "open cgroup '%s': %s", cgroup, strerror(errno));
       close(channel[0]);
       close(channel[1]);
-      free(argv);
       return;
     }
     if (fstatfs(cgroup_fd, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
@@ -243,20 +260,39 @@ static void launch(unsigned long token, char **fields, size_t count) {
       join = cgroup;
     }
   }
-  pid_t pid = cgroup_fd >= 0 ? fork_into_cgroup(cgroup_fd) : fork();
-  if (pid < 0 && errno == ENOSYS && cgroup_fd >= 0) { /* Linux < 5.7, or seccomp hides clone3 */
-    join = cgroup;
-    pid = fork();
+  char **argv = allocate(NULL, (argc + 2) * sizeof *argv);
+  argv[0] = "corral-init";
+  memcpy(argv + 1, fields + 5, argc * sizeof *argv);
+  argv[argc + 1] = NULL;
+  /* The child starts with every signal blocked; the init unblocks them once its handlers are in
+   * place, so a signal that comes early is recorded as the container's end, not lost. */
+  sigset_t all, previous;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &previous);
+  int cloned = namespaces & CLONED_NAMESPACES;
+  pid_t pid = clone_child(cgroup_fd, cloned);
+  if (pid < 0 && errno == ENOSYS) {
+    if (cgroup_fd >= 0) join = cgroup;
+    pid = clone_child_legacy(cloned);
   }
   if (pid == 0)
-    become_init(channel[1], fields[0], fields[1], join, (int)argc + 1, argv, fields + 4 + argc);
+    become_init(channel[1], fields[0], fields[1], (int)argc + 1, argv, fields + 5 + argc,
+                namespaces);
   int saved = errno;
+  sigprocmask(SIG_SETMASK, &previous, NULL);
   close(channel[1]);
   if (cgroup_fd >= 0) close(cgroup_fd);
   free(argv);
   if (pid < 0) {
     close(channel[0]);
-    reply_error(token, "fork: %s", strerror(saved));
+    reply_error(token, "clone: %s", strerror(saved));
+    return;
+  }
+  if (join && join_cgroup(join, pid) != 0) {
+    saved = errno;
+    kill(pid, SIGKILL); /* reaped, unreported: the agent forgets a launch that failed before ready */
+    close(channel[0]);
+    reply_error(token, "join cgroup '%s': %s", join, strerror(saved));
     return;
   }
   if (child_count == child_capacity) {
@@ -264,6 +300,10 @@ static void launch(unsigned long token, char **fields, size_t count) {
     children = allocate(children, child_capacity * sizeof *children);
   }
   children[child_count++] = (struct child){token, pid, channel[0]};
+  char pid_text[16], start_time[24];
+  snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
+  snprintf(start_time, sizeof start_time, "%llu", start_time_of(pid));
+  reply("ready", token, pid_text, start_time);
 }
 
 static struct child *find_token(unsigned long token) {
@@ -331,22 +371,6 @@ static int read_agent(void) {
   return n > 0;
 }
 
-/* Start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), 0 if unknown. */
-static unsigned long long start_time_of(pid_t pid) {
-  char path[32], text[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  text[n] = '\0';
-  /* The command name (field 2) may hold spaces and parentheses: count from its last ')'. */
-  char *field = strrchr(text, ')');
-  for (int i = 2; field && i < 22; i++) field = strchr(field + 1, ' ');
-  return field ? strtoull(field + 1, NULL, 10) : 0;
-}
-
 /* Relays one message of the init's to the agent; returns 0 when there is none (now or ever). */
 static int relay(struct child *c) {
   char message[8192];
@@ -358,21 +382,18 @@ static int relay(struct child *c) {
   }
   message[n] = '\0';
   if (message[n - 1] == '\n') message[n - 1] = '\0';
-  if (strcmp(message, "ready") == 0) {
-    char pid[16], start_time[24];
-    snprintf(pid, sizeof pid, "%d", (int)c->pid);
-    snprintf(start_time, sizeof start_time, "%llu", start_time_of(c->pid));
-    reply("ready", c->token, pid, start_time);
-    return 1;
-  }
-  close_channel(c); /* "ok" and "error" settle the launch: the channel has no further use */
-  if (strcmp(message, "ok") == 0)
+  if (strcmp(message, "ok") == 0) {
+    close_channel(c); /* the launch is settled: the channel has no further use */
     reply("ok", c->token, NULL, NULL);
-  else if (strncmp(message, "error ", 6) == 0)
+    return 0;
+  }
+  /* After an error the channel stays open: an init that failed before its release waits on it
+   * for the release or abort (or its death); one that failed after closes it itself. */
+  if (strncmp(message, "error ", 6) == 0)
     reply("error", c->token, message + 6, NULL);
   else
     reply_error(c->token, "unexpected message from the container init: '%s'", message);
-  return 0;
+  return 1;
 }
 
 /* Reaps the inits that exited and reports them, each after whatever it still had to say. */

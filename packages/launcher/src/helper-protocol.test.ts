@@ -27,7 +27,7 @@ describe('helperArguments', () => {
     ]);
   });
 
-  it('encodes namespaces, each mount as five arguments, rlimits and the hostname', () => {
+  it('encodes each mount as five arguments, rlimits and the hostname', () => {
     const args = helperArguments({
       ...spec,
       cloneNamespaces: ['ipc', 'mnt', 'uts'],
@@ -44,7 +44,6 @@ describe('helperArguments', () => {
       hostname: 'box',
     });
     expect(args.slice(0, args.indexOf('--'))).toEqual([
-      '--ns=ipc,mnt,uts',
       '--mount',
       '',
       '/dev/shm',
@@ -115,18 +114,20 @@ describe('frames', () => {
     expect(() => encodeFrame(request)).toThrow(/contains a NUL byte/);
   });
 
-  it('carry a launch as the files, the cgroup, the argument count, arguments and environment', () => {
-    expect(launchRequest(5, spec, '/sys/fs/cgroup/corral/c1')).toEqual([
+  it('carry a launch as the files, the cgroup, the namespaces, the argument count, arguments and environment', () => {
+    const withNamespaces: InitSpec = { ...spec, cloneNamespaces: ['ipc', 'mnt'] };
+    expect(launchRequest(5, withNamespaces, '/sys/fs/cgroup/corral/c1')).toEqual([
       'launch',
       '5',
       '/run/c1/stdout',
       '/run/c1/stderr',
       '/sys/fs/cgroup/corral/c1',
+      'ipc,mnt',
       '6',
-      ...helperArguments(spec),
+      ...helperArguments(withNamespaces),
       'A=b',
     ]);
-    expect(launchRequest(6, spec)[4]).toBe('');
+    expect(launchRequest(6, spec).slice(4, 6)).toEqual(['', '']);
   });
 });
 

@@ -26,7 +26,6 @@ function rlimitArgument(rlimit: RLimit): string {
 export function helperArguments(spec: InitSpec): string[] {
   if (spec.argv.length === 0) throw new LaunchError('Cannot launch an empty argv');
   const args: string[] = [];
-  if (spec.cloneNamespaces.length > 0) args.push(`--ns=${spec.cloneNamespaces.join(',')}`);
   for (const mount of spec.mounts) {
     args.push(
       '--mount',
@@ -82,7 +81,8 @@ export class FrameDecoder {
 
 /**
  * The fields of the `launch` request for `spec`: `cgroupDir` is the absolute path of the cgroup
- * the init starts in (undefined: the spawner's own).
+ * the init starts in (undefined: the spawner's own); the namespaces travel beside the init's
+ * arguments, since the spawner creates most of them with the clone.
  */
 export function launchRequest(token: number, spec: InitSpec, cgroupDir?: string): string[] {
   const args = helperArguments(spec);
@@ -93,6 +93,7 @@ export function launchRequest(token: number, spec: InitSpec, cgroupDir?: string)
     spec.stdoutFile,
     spec.stderrFile,
     cgroupDir ?? '',
+    spec.cloneNamespaces.join(','),
     String(args.length),
     ...args,
     ...environment,

@@ -48,6 +48,8 @@ export class LinuxLauncher implements Launcher {
   readonly #base: string;
   readonly #destroyTimeoutMs: number;
   readonly #containers = new Set<string>();
+  /** The exit of each container's init, where known: destroy's wait checks at once on it. */
+  readonly #exits = new Map<string, Promise<number>>();
   readonly #spawner = new Spawner();
   #hierarchy: Promise<string> | undefined;
 
@@ -94,6 +96,7 @@ export class LinuxLauncher implements Launcher {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);
       }
+      this.#exits.set(key, init.exited);
       return init;
     } catch (error) {
       this.#containers.delete(key);
@@ -136,15 +139,20 @@ export class LinuxLauncher implements Launcher {
       this.#containers.add(key);
       if (!expectedKeys.has(key)) orphans.push(id);
     }
+    for (const [key, exited] of running) this.#exits.set(key, exited);
     return { running, orphans };
   }
 
   async destroy(id: ContainerID): Promise<void> {
     const key = containerIdToString(id);
     this.#containers.delete(key);
+    const exited = this.#exits.get(key);
+    this.#exits.delete(key);
     try {
+      // Killed with the rest, the init is reaped about when the cgroup empties: check then.
       await destroyCgroup(await this.hierarchy(), this.cgroupOf(id), {
         timeoutMs: this.#destroyTimeoutMs,
+        wake: exited,
       });
     } catch (error) {
       throw new DestroyError(key, (error as Error).message, { cause: error });

@@ -10,9 +10,9 @@ import { readExitStatus, watchProcessExit } from './process.ts';
 const INIT_HELPER_PATH = fileURLToPath(new URL('../native/build/corral-init', import.meta.url));
 
 /**
- * Where one launch is: `starting` until the init's namespaces exist, `blocked` until release or
- * abort, `releasing` until the command was exec'd (or not), then `settled`. Only unsettled
- * launches hold the event loop.
+ * Where one launch is: `starting` until the init exists (cloned into its cgroup and namespaces),
+ * `blocked` until release or abort, `releasing` until the command was exec'd (or not), then
+ * `settled`. Only unsettled launches hold the event loop.
  */
 type Stage = 'starting' | 'blocked' | 'releasing' | 'settled';
 
@@ -28,6 +28,11 @@ class SpawnedInit implements PendingInit {
   #stage: Stage = 'starting';
   /** Why release() fails once the launch was settled without it. */
   #failure: LaunchError | undefined;
+  /**
+   * The init failed its setup before the release and waits, alive, for the release or abort
+   * (so that isolating it still finds it): whichever comes next only lets it exit.
+   */
+  #failedWaiting = false;
   #pid = 0;
   #startTime = 0;
 
@@ -46,7 +51,7 @@ class SpawnedInit implements PendingInit {
     return this.#startTime;
   }
 
-  /** Resolves with this init once it is ready (namespaces, cgroup) and blocked. */
+  /** Resolves with this init once it exists in its cgroup and namespaces, blocked. */
   get started(): Promise<PendingInit> {
     return this.#started.promise;
   }
@@ -58,6 +63,7 @@ class SpawnedInit implements PendingInit {
         this.#stage = 'releasing';
         this.#spawner.send('release', this.#token);
       } else {
+        this.#letFailedInitExit();
         this.#released.reject(this.#failure ?? new LaunchError('Container init was aborted'));
       }
     }
@@ -65,9 +71,16 @@ class SpawnedInit implements PendingInit {
   }
 
   abort(): void {
+    this.#letFailedInitExit();
     if (this.#stage !== 'blocked' && this.#stage !== 'releasing') return;
     this.#spawner.send('abort', this.#token);
     this.#fail(new LaunchError('Container init was aborted'));
+  }
+
+  #letFailedInitExit(): void {
+    if (!this.#failedWaiting) return;
+    this.#failedWaiting = false;
+    this.#spawner.send('abort', this.#token);
   }
 
   onReady(pid: number, startTime: number): void {
@@ -85,18 +98,11 @@ class SpawnedInit implements PendingInit {
   }
 
   onError(message: string): void {
+    if (this.#stage === 'blocked') this.#failedWaiting = true;
     this.#fail(new LaunchError(message));
   }
 
   onExit(): void {
-    if (this.#pid === 0) {
-      this.#fail(
-        new LaunchError(
-          'Container init exited before its namespaces were created without reporting why',
-        ),
-      );
-      return;
-    }
     this.#fail(
       new LaunchError('Container init exited before running the command without reporting why'),
     );
@@ -209,7 +215,7 @@ class SpawnerProcess {
         break;
       case 'error':
         init.onError(first);
-        // Failed before ready: nobody has its `exited`, and maybe nothing was forked.
+        // Failed before ready: nothing was forked, or the spawner killed it and reports no exit.
         if (init.pid === 0) this.#inits.delete(Number(token));
         break;
       case 'exit':

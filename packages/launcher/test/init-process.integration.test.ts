@@ -153,6 +153,22 @@ describeOnKernel(
       await expect(init.release()).rejects.toThrow(/mount 'nosuchfs' at '.*\/m': No such device/);
       expect(await init.exited).toBe(127 << 8);
     });
+
+    it('keeps an init whose setup failed alive until its release, which then fails', async () => {
+      sandbox = new Sandbox();
+      const init = await start(['true'], {
+        cloneNamespaces: ['mnt'],
+        mounts: [{ target: join(sandbox.dir, 'm'), type: 'nosuchfs' }],
+      });
+      // Long enough for the failure to be reported: the agent may still be isolating this pid.
+      await waitFor('the mount error on stderr', () =>
+        readFileSync(sandbox.stderrFile, 'utf8').includes('nosuchfs'),
+      );
+      await sleep(50);
+      expect(isAlive(init.pid)).toBe(true);
+      await expect(init.release()).rejects.toThrow(/mount 'nosuchfs' at '.*\/m': No such device/);
+      expect(await init.exited).toBe(127 << 8);
+    });
   },
 );
 

@@ -126,7 +126,7 @@ for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly Tracking
       const bogus = ['bogus'] as unknown as readonly Namespace[];
       await expect(
         launcher.fork(id, sandbox.spec(['true'], { cloneNamespaces: bogus })),
-      ).rejects.toThrow("corral-init: unknown namespace: 'bogus'");
+      ).rejects.toThrow("unknown namespace 'bogus': accepted ipc, mnt, net, pid, uts, cgroup");
       expect(cgroupExists(await launcher.hierarchy(), launcher.cgroupOf(id))).toBe(false);
     });
 
