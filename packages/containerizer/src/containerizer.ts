@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import {
   type ContainerConfig,
@@ -380,15 +381,22 @@ export class Containerizer {
   }
 
   /**
-   * Sends `signal` to the container's init, which forwards it to the command (SIGKILL kills the
-   * init itself, and the exit then destroys the container). A container whose command has not
-   * started yet is destroyed. Returns false for an unknown container.
+   * Sends `signal` to the container's init, which forwards it to the command. SIGKILL, which no
+   * process can forward, destroys the container: every process gets it at once (Mesos sends it
+   * to the init alone, whose exit then destroys the rest; the termination is the same, the
+   * command just does not outlive the init). A container whose command has not started yet is
+   * destroyed too. Returns false for an unknown container.
    */
   kill(id: ContainerID, signal: NodeJS.Signals | number = 'SIGKILL'): boolean {
     const container = this.containers.get(containerIdToString(id));
     if (!container) return false;
     container.killRequested = true;
-    if (container.state !== 'RUNNING' || container.pid === undefined) {
+    if (
+      container.state !== 'RUNNING' ||
+      container.pid === undefined ||
+      signal === 'SIGKILL' ||
+      signal === constants.signals.SIGKILL
+    ) {
       void this.destroy(id).catch(() => undefined);
       return true;
     }
@@ -444,7 +452,7 @@ export class Containerizer {
     }
     if (failures.length === 0) {
       try {
-        await removeRuntimeDir(containerRuntimeDir(this.runtimeDir, id));
+        await removeRuntimeDir(containerRuntimeDir(this.runtimeDir, id), this.tmpfsRuntime);
       } catch (error) {
         failures.push(`failed to remove the runtime directory: ${messageOf(error)}`);
       }
