@@ -113,10 +113,19 @@ function ensureCompiler(): string {
   return path;
 }
 
-/** Compiles one of native/*.c, static when the C library allows (no loader in any launch). */
-function compile(source: string, output: string): boolean {
+/**
+ * Compiles one of native/*.c, static when the C library allows (no loader in any launch);
+ * `freestanding` without the C library at all.
+ */
+function compile(source: string, output: string, freestanding = false): boolean {
   const flags = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror'];
   const input = join(NATIVE_SOURCES, source);
+  if (freestanding) {
+    const extra = ['-ffreestanding', '-fno-stack-protector', '-nostdlib', '-static'];
+    const built = run('cc', [...flags, ...extra, '-o', output, input]);
+    if (!built.ok) throw new Error(`cc ${source} failed:\n${built.output}`);
+    return true;
+  }
   if (run('cc', [...flags, '-static', '-o', output, input]).ok) return true;
   const dynamic = run('cc', [...flags, '-o', output, input]);
   if (!dynamic.ok) throw new Error(`cc ${source} failed:\n${dynamic.output}`);
@@ -136,7 +145,7 @@ export function createWorkspace(): Workspace {
   const binDir = join(diskDir, 'bin');
   mkdirSync(binDir);
   const built = join(binDir, COMMAND_NAME);
-  const staticCommand = compile('command.c', built);
+  const staticCommand = compile('command.c', built, true);
   const floor = join(binDir, FLOOR_NAME);
   const staticFloor = compile('floor.c', floor);
   const command = join(rootfs, COMMAND_NAME);
