@@ -123,9 +123,12 @@ What is measured, as root on one machine, in one run:
 
 - **Launch latency** (scenario 1): from the moment the bench sends \`LAUNCH_CONTAINER\` over a
   kept-alive HTTP connection to the moment the command's first instruction runs. The command is
-  a tiny static C program whose first statement reads \`CLOCK_MONOTONIC\` (the clock of Node's
-  \`process.hrtime\`) and writes it to a FIFO the bench reads; the bench subtracts its own
-  send-time reading. Containers are waited for and removed between launches, untimed.
+  a tiny freestanding C program (no C library) whose entry point, \`_start\`, first reads
+  \`CLOCK_MONOTONIC\` (the clock of Node's \`process.hrtime\`) and writes it to a FIFO the bench
+  reads; the bench subtracts its own send-time reading. Until commit 8f1cdd2 it was a static glibc
+  program stamping in \`main()\`, after ~0.3 ms of C library start-up on this VM (page faults,
+  and CPUID instructions that trap at ~3.6 µs each) that every path paid alike. Containers are
+  waited for and removed between launches, untimed.
 - **References** (scenario 3), interleaved round-robin with the API launches (one of each per
   round, \`interleave\` from \`@corral/test-support/bench\`), running the same command the same way:
   Node \`spawn\`; \`unshare --ipc\`; the C-helper floor (a static C program that \`clone\`s the
