@@ -181,6 +181,10 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('');
 
   out.push('## Targets', '');
+  out.push(
+    'What each optimisation made for a missed target bought, measured before and after: [bench/OPTIMIZATIONS.md](bench/OPTIMIZATIONS.md).',
+    '',
+  );
   out.push('| target | limit | measured | |', '|---|---|---|---|');
   for (const t of results.targets) {
     const verdict = t.met === undefined ? 'not measured' : t.met ? '**met**' : '**missed**';

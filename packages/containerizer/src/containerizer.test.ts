@@ -173,6 +173,18 @@ describe('destroy', () => {
     expect(existsSync(join(dir, 'runtime', 'containers', 'c1'))).toBe(false);
   });
 
+  it('destroys the whole container on SIGKILL, and only signals the init otherwise', async () => {
+    const containerizer = engine([]);
+    await containerizer.launch(id, request());
+    // The fake init's pid does not exist: the signal finds nobody, and nothing is destroyed.
+    expect(containerizer.kill(id, 'SIGTERM')).toBe(true);
+    expect(launcher.destroyed).toEqual([]);
+    const wait = containerizer.wait(id);
+    expect(containerizer.kill(id)).toBe(true);
+    expect(await wait).toMatchObject({ status: 9, state: 'TASK_KILLED' });
+    expect(launcher.destroyed).toEqual(['c1']);
+  });
+
   it('reports a clean exit as TASK_FINISHED', async () => {
     const containerizer = engine([]);
     await containerizer.launch(id, request());
