@@ -167,8 +167,11 @@ function commitDescription(): string {
   const repo = new URL('../..', import.meta.url).pathname;
   const head = run('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']);
   if (!head.ok) return 'unknown (not a git checkout)';
+  // The suite's own outputs do not count: a rerun overwrites them.
+  const outputs = [':!BENCHMARKS.md', ':!bench/results'];
   const dirty =
-    run('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no']).output !== '';
+    run('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no', '--', '.', ...outputs])
+      .output !== '';
   return `${head.output}${dirty ? ' with uncommitted changes' : ''}`;
 }
 
