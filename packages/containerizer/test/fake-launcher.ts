@@ -9,7 +9,8 @@ export class FakeLauncher implements Launcher {
   readonly released = new Set<string>();
   readonly destroyed: string[] = [];
   private readonly exits = new Map<string, (status: number) => void>();
-  private nextPid = 4_000_000;
+  /** Above Linux's PID_MAX_LIMIT (2^22): a signal to a fake pid can never reach a real process. */
+  private nextPid = 5_000_000;
   failRelease?: Error;
   recoverable: { running: string[]; orphans: ContainerID[] } = { running: [], orphans: [] };
 
