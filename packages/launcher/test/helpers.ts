@@ -31,6 +31,16 @@ export class Sandbox {
     return readFileSync(this.stdoutFile, 'utf8');
   }
 
+  /** What the init wrote to stderr so far: '' until the init has opened the file. */
+  stderrSoFar(): string {
+    try {
+      return readFileSync(this.stderrFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw error;
+    }
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -161,9 +161,8 @@ describeOnKernel(
         mounts: [{ target: join(sandbox.dir, 'm'), type: 'nosuchfs' }],
       });
       // Long enough for the failure to be reported: the agent may still be isolating this pid.
-      await waitFor('the mount error on stderr', () =>
-        readFileSync(sandbox.stderrFile, 'utf8').includes('nosuchfs'),
-      );
+      // The init opens its stderr file itself, after the spawner has replied `ready`.
+      await waitFor('the mount error on stderr', () => sandbox.stderrSoFar().includes('nosuchfs'));
       await sleep(50);
       expect(isAlive(init.pid)).toBe(true);
       await expect(init.release()).rejects.toThrow(/mount 'nosuchfs' at '.*\/m': No such device/);
