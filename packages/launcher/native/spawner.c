@@ -6,7 +6,8 @@
  * SIGKILL when the agent dies (PR_SET_PDEATHSIG): an init still waiting for its release then
  * reads EOF on its own sync channel and exits without running its command. Inits that run their
  * command are reparented and keep running. The spawner is the parent of every init it forked:
- * it reaps them and reports each exit.
+ * it reaps them and reports each exit. It is also a subreaper, so it reaps the commands and other
+ * processes orphaned by an init that died before them.
  *
  * Protocol on fd 3, both ways: frames made of a 4-byte little-endian payload length, then the
  * payload, NUL-terminated fields: a verb, the agent's decimal token for one launch, arguments.
@@ -417,6 +418,9 @@ static void reap(void) {
 static int run_spawner(void) {
   /* Dies with the agent, so no init waiting for its release outlives it. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* A command whose init died first (both killed at once by a destroy) is re-parented here and
+   * reaped by `reap`, instead of waiting as a zombie for whatever PID 1 is. */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) die("set child subreaper: %s", strerror(errno));
   sigset_t child_signals;
   sigemptyset(&child_signals);
   sigaddset(&child_signals, SIGCHLD);

@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cgroupExists, createCgroup, destroyCgroup, listProcesses } from '@corral/cgroupfs';
 import type { Namespace } from '@corral/core';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
 import { LinuxLauncher, type RecoverableInit, type TrackingCgroups } from '../src/index.ts';
-import { commandOf, isAlive, killGroup, runFixture, Sandbox, waitFor } from './helpers.ts';
+import {
+  commandOf,
+  isAlive,
+  killGroup,
+  parentOf,
+  runFixture,
+  Sandbox,
+  waitFor,
+} from './helpers.ts';
 
 // A tree: two background sleeps, and a daemon that leaves the session and process group
 // (setsid, then its parent exits so it is reparented).
@@ -104,6 +112,24 @@ for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly Tracking
       expect(members.filter(isAlive)).toEqual([]);
       expect(cgroupExists(hierarchy, cgroup)).toBe(false);
       expect(await init.exited).toBe(9);
+    });
+
+    it('reaps a command whose init died first, leaving no zombie to PID 1', async () => {
+      await setup();
+      const id = { value: 'orphan' };
+      const init = await launcher.fork(id, sandbox.spec(['sleep', '300']));
+      pids.push(init.pid);
+      const spawner = parentOf(init.pid);
+      await init.release();
+      const command = await commandOf(init.pid);
+      process.kill(init.pid, 'SIGKILL');
+      await init.exited;
+      expect(parentOf(command)).toBe(spawner);
+      await launcher.destroy(id);
+      await waitFor(
+        `the killed command ${command} to be reaped`,
+        () => !existsSync(`/proc/${command}`),
+      );
     });
 
     it('succeeds destroying an unknown container', async () => {
