@@ -57,10 +57,11 @@ describe('cgroup operations on a fake tree', () => {
   });
   afterEach(() => tree.remove());
 
-  it('createCgroup creates missing ancestors and accepts an existing cgroup', () => {
-    createCgroup(tree.root, 'corral/abc/nested');
+  it('createCgroup creates missing ancestors and accepts an existing cgroup, saying which', () => {
+    expect(createCgroup(tree.root, 'corral/abc/nested')).toBe(true);
     expect(existsSync(join(tree.root, 'corral/abc/nested'))).toBe(true);
-    expect(() => createCgroup(tree.root, 'corral/abc')).not.toThrow();
+    expect(createCgroup(tree.root, 'corral/abc')).toBe(false);
+    expect(createCgroup(tree.root, 'corral/abc/nested')).toBe(false);
     expect(cgroupExists(tree.root, 'corral/abc')).toBe(true);
     expect(cgroupExists(tree.root, 'corral/other')).toBe(false);
   });

@@ -65,30 +65,49 @@ export function cgroupExists(hierarchy: string, cgroup: string): boolean {
 }
 
 /**
- * Creates `cgroup` and any missing ancestors; succeeds when it already exists. In a v1 cpuset
+ * Creates `cgroup` and any missing ancestors; succeeds when it already exists. Returns true when
+ * this call created `cgroup` itself, false when it was there already: a caller that needs a fresh
+ * cgroup tests that instead of checking first (one syscall less, and no race). In a v1 cpuset
  * hierarchy a new cgroup starts with empty `cpuset.cpus`/`cpuset.mems` and refuses every process,
  * so, like Mesos, each new level copies them from its parent.
  */
-export function createCgroup(hierarchy: string, cgroup: string): void {
+export function createCgroup(hierarchy: string, cgroup: string): boolean {
   let path = cgroupPath(hierarchy, '');
+  let created = false;
   for (const component of cgroupComponents(cgroup)) {
     const parent = path;
     path = join(path, component);
     try {
       mkdirSync(path);
     } catch (error) {
-      if (errnoOf(error) === 'EEXIST') continue;
-      throw new CgroupError('mkdir', path, { errno: errnoOf(error), cause: error });
+      if (errnoOf(error) !== 'EEXIST') {
+        throw new CgroupError('mkdir', path, { errno: errnoOf(error), cause: error });
+      }
+      created = false;
+      continue;
     }
-    inheritCpusetV1(parent, path);
+    created = true;
+    if (isV1CpusetHierarchy(hierarchy)) inheritCpuset(parent, path);
   }
+  return created;
 }
 
-function inheritCpusetV1(parent: string, child: string): void {
-  // cgroup v2 cpusets inherit by themselves; only v1 (no cgroup.controllers file) needs the copy.
-  if (!existsSync(join(child, 'cpuset.cpus')) || existsSync(join(child, 'cgroup.controllers'))) {
-    return;
+/** Per hierarchy path, whether it is a v1 cpuset hierarchy: asked on every launch, so kept. */
+const v1Cpuset = new Map<string, boolean>();
+
+/** Call once the hierarchy is known to exist (a cgroup was just made in it). */
+function isV1CpusetHierarchy(hierarchy: string): boolean {
+  let known = v1Cpuset.get(hierarchy);
+  if (known === undefined) {
+    // A v2 root has no cpuset.cpus (only .effective), and v1 roots have no cgroup.controllers.
+    const root = cgroupPath(hierarchy, '');
+    known = existsSync(join(root, 'cpuset.cpus')) && !existsSync(join(root, 'cgroup.controllers'));
+    v1Cpuset.set(hierarchy, known);
   }
+  return known;
+}
+
+function inheritCpuset(parent: string, child: string): void {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
     const target = join(child, file);
     try {

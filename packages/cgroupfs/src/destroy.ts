@@ -1,4 +1,4 @@
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync, statfsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   cgroupExists,
@@ -37,14 +37,37 @@ const FREEZE_RETRY_MS = 10_000;
 const EXIT_WAIT_MS = 2_000;
 const RMDIR_BACKOFF_MAX_MS = 128;
 
+/** statfs types of cgroup v1 and v2 mounts (linux/magic.h). */
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** The kill method of each real cgroup mount asked about: every destroy asks. */
+const mountKillMethods = new Map<string, KillMethod>();
+
 /**
  * The method `killCgroupProcesses` uses for `cgroup`: v2 `cgroup.kill` where the file exists,
- * else the v1 freezer where `freezer.state` exists, else a SIGKILL loop.
+ * else the v1 freezer where `freezer.state` exists, else a SIGKILL loop. Every non-root cgroup
+ * of a cgroup mount has the same control files, so the answer is kept per mount once an existing
+ * cgroup gave it; a directory that only looks like a hierarchy (a test's fake tree) is asked
+ * each time.
  */
 export function killMethod(hierarchy: string, cgroup: string): KillMethod {
-  if (supportsCgroupKill(hierarchy, cgroup)) return 'cgroup.kill';
-  if (hasFreezer(hierarchy, cgroup)) return 'freezer';
-  return 'signal';
+  const known = mountKillMethods.get(hierarchy);
+  if (known !== undefined) return known;
+  const method: KillMethod = supportsCgroupKill(hierarchy, cgroup)
+    ? 'cgroup.kill'
+    : hasFreezer(hierarchy, cgroup)
+      ? 'freezer'
+      : 'signal';
+  if (cgroupExists(hierarchy, cgroup) && isCgroupMount(hierarchy)) {
+    mountKillMethods.set(hierarchy, method);
+  }
+  return method;
+}
+
+function isCgroupMount(hierarchy: string): boolean {
+  const { type } = statfsSync(hierarchy);
+  return type === CGROUP_SUPER_MAGIC || type === CGROUP2_SUPER_MAGIC;
 }
 
 /**
@@ -65,8 +88,8 @@ export async function killCgroupProcesses(
 }
 
 /**
- * Kills everything in `cgroup` and its descendants (see `killCgroupProcesses`), then removes
- * them bottom-up, retrying rmdir on EBUSY (the kernel says so briefly after the last process
+ * Removes `cgroup` at once when it is an empty leaf. Otherwise kills everything in `cgroup` and
+ * its descendants (see `killCgroupProcesses`), then removes them bottom-up, retrying rmdir on EBUSY (the kernel says so briefly after the last process
  * exits) with exponential backoff from 1 ms. Succeeds when the cgroup is already gone. Fails
  * with a `CgroupError` naming what is left when `timeoutMs` (default 60 s) runs out.
  */
@@ -77,6 +100,9 @@ export async function destroyCgroup(
 ): Promise<void> {
   refuseRoot('destroy', hierarchy, cgroup);
   const target = normalizeCgroup(cgroup);
+  // An empty leaf (a container that exited, or one killed through another hierarchy) goes with
+  // one rmdir: the kernel refuses it while processes or child cgroups are left.
+  if (removedAsLeaf(hierarchy, target)) return;
   const deadline = Date.now() + timeoutMs;
   await killTree(hierarchy, target, deadline, timeoutMs, wake);
   await removeTree(hierarchy, target, deadline, timeoutMs);
@@ -303,7 +329,7 @@ async function removeTree(
   deadline: number,
   timeoutMs: number,
 ): Promise<void> {
-  // Most cgroups destroyed are leaves: one rmdir, without listing the directory first.
+  // Most cgroups destroyed are leaves whose processes just left: one rmdir, without listing.
   if (removedAsLeaf(hierarchy, cgroup)) return;
   let backoffMs = 1;
   for (;;) {

@@ -127,10 +127,13 @@ describeOnKernel(
         return { hierarchy, root };
       }
 
-      it(`uses ${method}`, () => {
+      it(`uses ${method}, whichever cgroup was asked about first`, () => {
         const { hierarchy, root } = setUp();
+        // A missing cgroup has no control files: its answer must not stand for the mount.
+        killMethod(hierarchy, `${root}/missing`);
         createCgroup(hierarchy, `${root}/job`);
         expect(killMethod(hierarchy, `${root}/job`)).toBe(method);
+        expect(killMethod(hierarchy, `${root}/missing`)).toBe(method);
       });
 
       it('killCgroupProcesses kills a forking tree of 50 and leaves the cgroups empty', async () => {

@@ -18,8 +18,8 @@ export interface CgroupTree {
   /** Absolute path of `cgroup`, for messages. */
   path(cgroup: string): string;
   exists(cgroup: string): boolean;
-  /** Creates `cgroup` and its missing ancestors. */
-  create(cgroup: string): void;
+  /** Creates `cgroup` and its missing ancestors; false when `cgroup` was there already. */
+  create(cgroup: string): boolean;
   /** Direct children, as paths relative to the hierarchy. */
   children(cgroup: string): string[];
   read(cgroup: string, file: string): string;

@@ -213,8 +213,6 @@ export class NetClsIsolator implements Isolator {
     const key = containerIdToString(id);
     if (this.#containers.has(key)) throw new ContainerExistsError(key);
     const cgroup = this.#cgroupOf(key);
-    if (this.#tree.exists(cgroup)) throw new NetClsCgroupExistsError(key, this.#tree.path(cgroup));
-
     let handle: NetClsHandle | undefined;
     if (this.#manager) {
       try {
@@ -228,7 +226,11 @@ export class NetClsIsolator implements Isolator {
       }
     }
     try {
-      this.#tree.create(cgroup);
+      // Created or refused in one mkdir: a cgroup that was there is someone else's, or one a
+      // crash left, and not ours to use or remove.
+      if (!this.#tree.create(cgroup)) {
+        throw new NetClsCgroupExistsError(key, this.#tree.path(cgroup));
+      }
     } catch (error) {
       if (handle) this.#manager?.free(handle);
       throw error;

@@ -47,8 +47,9 @@ export class FakeCgroupTree implements CgroupTree {
     return this.cgroups.has(cgroup);
   }
 
-  create(cgroup: string): void {
+  create(cgroup: string): boolean {
     this.#record('create', cgroup);
+    const existed = this.cgroups.has(cgroup);
     const parts = cgroup.split('/');
     for (let depth = 1; depth <= parts.length; depth++) {
       const path = parts.slice(0, depth).join('/');
@@ -56,6 +57,7 @@ export class FakeCgroupTree implements CgroupTree {
         this.cgroups.set(path, { files: new Map([['net_cls.classid', '0\n']]), pids: new Set() });
       }
     }
+    return !existed;
   }
 
   children(cgroup: string): string[] {
