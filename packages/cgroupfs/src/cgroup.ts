@@ -1,13 +1,15 @@
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmdirSync,
   statSync,
+  write,
   writeFileSync,
 } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { CgroupError, errnoOf } from './errors.ts';
 
@@ -232,7 +234,8 @@ export function assignProcess(hierarchy: string, cgroup: string, pid: number): v
  * `assignProcess` with the write done in libuv's threadpool. A migration takes the kernel's
  * global cgroup threadgroup lock, which waits for an RCU grace period when no other migration
  * happened just before (measured here: ~0.8 ms, against 13 µs back to back); on a launch path
- * that wait must not hold the event loop.
+ * that wait must not hold the event loop. Only the write waits, so the open and close of the
+ * control file stay synchronous: one threadpool round trip instead of three.
  */
 export async function assignProcessAsync(
   hierarchy: string,
@@ -242,7 +245,14 @@ export async function assignProcessAsync(
   const value = pidText(hierarchy, cgroup, pid);
   const path = controlPath(hierarchy, cgroup, 'cgroup.procs');
   try {
-    await writeFile(path, value);
+    const fd = openSync(path, 'w');
+    try {
+      await new Promise<void>((resolve, reject) =>
+        write(fd, value, (error) => (error ? reject(error) : resolve())),
+      );
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     throw writeFailure(path, value, error);
   }

@@ -3,6 +3,7 @@ import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   assignProcess,
+  assignProcessAsync,
   cgroupExists,
   createCgroup,
   listChildCgroups,
@@ -91,6 +92,13 @@ describeOnKernel(
         assignProcess(hierarchy, '', pid);
         expect(listProcesses(hierarchy, cgroup)).toEqual([]);
         expect(processCgroups(pid).find(isLine)?.path).toBe('/');
+        // The threadpool variant moves it as well, and reports a pid the kernel refuses.
+        await assignProcessAsync(hierarchy, cgroup, pid);
+        expect(listProcesses(hierarchy, cgroup)).toEqual([pid]);
+        await expect(assignProcessAsync(hierarchy, cgroup, 4_000_000)).rejects.toMatchObject({
+          operation: 'write',
+          errno: 'ESRCH',
+        });
         sleeper.kill('SIGKILL');
       });
     });

@@ -1,5 +1,4 @@
-import { watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { readProcStat } from '@corral/procfs';
 
@@ -20,11 +19,15 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   return stat !== undefined && stat.state !== 'Z' && stat.startTime === startTime;
 }
 
-/** The wait status in an init's status file; `KILLED_STATUS` when the file is missing or empty. */
+/**
+ * The wait status in an init's status file; `KILLED_STATUS` when the file is missing or empty.
+ * Read synchronously: a few bytes the init has just written (in the page cache, or on tmpfs),
+ * where the promise API would make four threadpool round trips per container exit.
+ */
 export async function readExitStatus(statusFile: string): Promise<number> {
   let text: string;
   try {
-    text = await readFile(statusFile, 'utf8');
+    text = readFileSync(statusFile, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return KILLED_STATUS;
     throw error;
