@@ -43,6 +43,29 @@ describe('pollUntil', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('checks once, then again as soon as the promise to wake on settles', async () => {
+    let checks = 0;
+    let ready = false;
+    const wake = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        ready = true;
+        resolve();
+      }, 20),
+    );
+    const started = Date.now();
+    const result = await pollUntil(
+      () => {
+        checks++;
+        return ready;
+      },
+      started + 10_000,
+      { minMs: 5_000, maxMs: 5_000, wakeWhen: wake },
+    );
+    expect(result).toBe(true);
+    expect(checks).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('falls back to its timers when the file to watch does not exist', async () => {
     let checks = 0;
     const result = await pollUntil(() => ++checks >= 3, Date.now() + 5_000, {

@@ -71,16 +71,18 @@ export async function pollUntil(
   { minMs = 1, maxMs = 20, wakeOn, wakeWhen }: PollOptions = {},
 ): Promise<boolean> {
   if (done()) return true;
-  // Watching starts before the next check, so a change right after that check is not missed.
   const waker = new Waker(wakeOn, wakeWhen);
   try {
+    // A change between the first check and the start of the watch sends no notification, so a
+    // watch needs one more check; a promise cannot settle in between.
+    if (wakeOn !== undefined && done()) return true;
     let interval = minMs;
     for (;;) {
-      if (done()) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await waker.sleep(Math.min(interval, left));
       interval = Math.min(interval * 2, maxMs);
+      if (done()) return true;
     }
   } finally {
     waker.close();
