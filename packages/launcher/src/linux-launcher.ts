@@ -16,6 +16,7 @@ import {
 } from '@corral/core';
 import { DestroyError, LaunchError } from './errors.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
+import { checkProcessExit } from './process.ts';
 import { watchRecoveredInits } from './recovery.ts';
 import { Spawner } from './spawner.ts';
 
@@ -48,8 +49,8 @@ export class LinuxLauncher implements Launcher {
   readonly #base: string;
   readonly #destroyTimeoutMs: number;
   readonly #containers = new Set<string>();
-  /** The exit of each container's init, where known: destroy's wait checks at once on it. */
-  readonly #exits = new Map<string, Promise<number>>();
+  /** Each container's init, where known: destroy's wait checks at once on its exit. */
+  readonly #inits = new Map<string, { readonly pid: number; readonly exited: Promise<number> }>();
   readonly #spawner = new Spawner();
   #hierarchy: Promise<string> | undefined;
 
@@ -96,7 +97,7 @@ export class LinuxLauncher implements Launcher {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);
       }
-      this.#exits.set(key, init.exited);
+      this.#inits.set(key, { pid: init.pid, exited: init.exited });
       return init;
     } catch (error) {
       this.#containers.delete(key);
@@ -139,23 +140,29 @@ export class LinuxLauncher implements Launcher {
       this.#containers.add(key);
       if (!expectedKeys.has(key)) orphans.push(id);
     }
-    for (const [key, exited] of running) this.#exits.set(key, exited);
+    for (const init of expected) {
+      const key = containerIdToString(init.id);
+      const exited = running.get(key);
+      if (exited) this.#inits.set(key, { pid: init.pid, exited });
+    }
     return { running, orphans };
   }
 
   async destroy(id: ContainerID): Promise<void> {
     const key = containerIdToString(id);
     this.#containers.delete(key);
-    const exited = this.#exits.get(key);
-    this.#exits.delete(key);
+    const init = this.#inits.get(key);
+    this.#inits.delete(key);
     try {
       // Killed with the rest, the init is reaped about when the cgroup empties: check then.
       await destroyCgroup(await this.hierarchy(), this.cgroupOf(id), {
         timeoutMs: this.#destroyTimeoutMs,
-        wake: exited,
+        wake: init?.exited,
       });
     } catch (error) {
       throw new DestroyError(key, (error as Error).message, { cause: error });
     }
+    // The init is gone with the cgroup; one recovered after a restart is only polled for.
+    if (init) checkProcessExit(init.pid);
   }
 }

@@ -3,6 +3,7 @@ import { ContainerExistsError, type ContainerID, containerIdToString } from '@co
 import { readProcStat } from '@corral/procfs';
 import { DestroyError, LaunchError } from './errors.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
+import { checkProcessExit } from './process.ts';
 import { watchRecoveredInits } from './recovery.ts';
 import { Spawner } from './spawner.ts';
 
@@ -107,5 +108,7 @@ export class PosixLauncher implements Launcher {
         cause: error,
       });
     }
+    // The init leads the group (setsid); one recovered after a restart is only polled for.
+    checkProcessExit(pgid);
   }
 }

@@ -59,14 +59,25 @@ interface ExitWatch {
 const exitWatches = new Set<ExitWatch>();
 let exitTicker: NodeJS.Timeout | undefined;
 
-function checkExits(): void {
-  for (const entry of exitWatches) {
-    try {
-      if (!isSameProcess(entry.pid, entry.startTime)) entry.finish();
-    } catch (error) {
-      entry.fail(error);
-    }
+function checkExit(entry: ExitWatch): void {
+  try {
+    if (!isSameProcess(entry.pid, entry.startTime)) entry.finish();
+  } catch (error) {
+    entry.fail(error);
   }
+}
+
+function checkExits(): void {
+  for (const entry of exitWatches) checkExit(entry);
+}
+
+/**
+ * Looks at once whether the watched process `pid` has exited, rather than at the next tick: a
+ * launcher calls it when it knows the process is gone (its cgroup or process group emptied), so
+ * that destroying a recovered container does not wait up to `POLL_INTERVAL_MS` for its status.
+ */
+export function checkProcessExit(pid: number): void {
+  for (const entry of exitWatches) if (entry.pid === pid) checkExit(entry);
 }
 
 function stopWatching(entry: ExitWatch): void {

@@ -12,6 +12,7 @@ import {
   parentOf,
   runFixture,
   Sandbox,
+  sleep,
   waitFor,
 } from './helpers.ts';
 
@@ -154,6 +155,20 @@ for (const tracking of ['v2', 'v1-freezer'] as const satisfies readonly Tracking
         launcher.fork(id, sandbox.spec(['true'], { cloneNamespaces: bogus })),
       ).rejects.toThrow("unknown namespace 'bogus': accepted ipc, mnt, net, pid, uts, cgroup");
       expect(cgroupExists(await launcher.hierarchy(), launcher.cgroupOf(id))).toBe(false);
+    });
+
+    it('knows the exit of a recovered container as soon as its destroy is done', async () => {
+      await setup();
+      const args = [root, tracking, 'recovered', sandbox.dir, 'sleep', '300'];
+      const started = await startDetached(args);
+      pids.push(started.pid);
+      const recovering = newLauncher();
+      const { running } = await recovering.recover([started]);
+      const exited = running.get('recovered');
+      await recovering.destroy({ value: 'recovered' });
+      // Not at the next poll of /proc (every 250 ms): the destroy saw the init go.
+      const late = sleep(20).then(() => 'late');
+      expect(await Promise.race([exited, late])).toBe(9);
     });
 
     it('recovers a container started by another process, notices its exit, reports orphans', async () => {
