@@ -209,9 +209,9 @@ function cgroupMounts(): string[] {
   ];
 }
 
-/** Top-level cgroups named `<prefix>…` in any hierarchy, as `<mount>/<name>` paths. */
-function findCgroups(prefix: string): string[] {
-  const found: string[] = [];
+/** Top-level cgroups named `<prefix>…` in any hierarchy. */
+function findCgroups(prefix: string): { readonly mount: string; readonly name: string }[] {
+  const found: { mount: string; name: string }[] = [];
   for (const mount of cgroupMounts()) {
     let names: string[];
     try {
@@ -219,7 +219,7 @@ function findCgroups(prefix: string): string[] {
     } catch {
       continue;
     }
-    for (const name of names) if (name.startsWith(prefix)) found.push(join(mount, name));
+    for (const name of names) if (name.startsWith(prefix)) found.push({ mount, name });
   }
   return found;
 }
@@ -231,20 +231,12 @@ function findCgroups(prefix: string): string[] {
 export async function sweepCgroups(prefix: string): Promise<string[]> {
   const swept: string[] = [];
   const failures: string[] = [];
-  for (const mount of cgroupMounts()) {
-    let names: string[];
+  for (const { mount, name } of findCgroups(prefix)) {
     try {
-      names = readdirSync(mount);
-    } catch {
-      continue;
-    }
-    for (const name of names.filter((entry) => entry.startsWith(prefix))) {
-      try {
-        await destroyCgroup(mount, name, { timeoutMs: 30_000 });
-        swept.push(join(mount, name));
-      } catch (error) {
-        failures.push(`${join(mount, name)}: ${(error as Error).message}`);
-      }
+      await destroyCgroup(mount, name, { timeoutMs: 30_000 });
+      swept.push(join(mount, name));
+    } catch (error) {
+      failures.push(`${join(mount, name)}: ${(error as Error).message}`);
     }
   }
   if (failures.length > 0) throw new Error(`cgroup sweep failed:\n${failures.join('\n')}`);
@@ -322,7 +314,7 @@ export async function leakCheck(
         line.includes(workspace.tmpfsDir) ||
         line.includes(workspace.runId),
     );
-  const cgroups = findCgroups(workspace.runId);
+  const cgroups = findCgroups(workspace.runId).map(({ mount, name }) => join(mount, name));
   const nftAfter = nftTables();
   return {
     cgroups,
