@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { destroyCgroup, readMounts } from '@corral/cgroupfs';
 import { listeningUrl } from '@corral/test-support/agent-log';
+import { captureOutput } from '@corral/test-support/child-output';
 
 const AGENT_BIN = fileURLToPath(
   new URL('../node_modules/@corral/agent/bin/corral-agent.js', import.meta.url),
@@ -175,16 +176,13 @@ export function spawnCorral(
     env: cliEnv({ CORRAL_AGENT: agentUrl, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const result = once(child, 'close').then(() => ({ status: child.exitCode, stdout, stderr }));
-  return Object.assign(child, { result, output: () => stdout });
+  const output = captureOutput(child);
+  const result = once(child, 'close').then(() => ({
+    status: child.exitCode,
+    stdout: output.stdout(),
+    stderr: output.stderr(),
+  }));
+  return Object.assign(child, { result, output: output.stdout });
 }
 
 /** Runs `corral ARGS…` to completion. */

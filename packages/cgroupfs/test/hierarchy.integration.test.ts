@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { captureOutput } from '@corral/test-support/child-output';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
 import { CgroupMountError } from '../src/errors.ts';
@@ -38,26 +39,19 @@ async function startPreparer(base: string) {
   const child = spawn(process.execPath, ['--input-type=module', '-e', code, base], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
+  const { stdout, stderr } = captureOutput(child);
   const exited = once(child, 'exit');
-  while (!stdout.includes('ready\n')) {
-    if (child.exitCode !== null) throw new Error(`preparer failed: ${stderr}`);
+  while (!stdout().includes('ready\n')) {
+    if (child.exitCode !== null) throw new Error(`preparer failed: ${stderr()}`);
     await Promise.race([once(child.stdout, 'data'), exited]);
   }
   return {
     go: () => child.stdin.write('go\n'),
     result: async () => {
       const [code] = await exited;
-      if (code !== 0) throw new Error(`preparer exited with ${code}: ${stderr}`);
-      const match = /^result (.*)$/m.exec(stdout);
-      if (!match?.[1]) throw new Error(`preparer printed no result: ${stdout} ${stderr}`);
+      if (code !== 0) throw new Error(`preparer exited with ${code}: ${stderr()}`);
+      const match = /^result (.*)$/m.exec(stdout());
+      if (!match?.[1]) throw new Error(`preparer printed no result: ${stdout()} ${stderr()}`);
       return match[1];
     },
   };
