@@ -14,10 +14,10 @@ function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
 
-/** kill(2) that reports whether the target existed; ESRCH is not an error here. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+/** kill(2) of `target` (a pid, or minus a process group id) that reports whether it existed. */
+function sendKill(target: number): boolean {
   try {
-    process.kill(-pgid, signal);
+    process.kill(target, 'SIGKILL');
     return true;
   } catch (error) {
     if (errnoCode(error) === 'ESRCH') return false;
@@ -25,29 +25,49 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** True when a process of group `pgid` is alive (not a zombie): scans /proc, so not cheap. */
-function groupHasLiveMembers(pgid: number): boolean {
+/** What destroy needs to know of a container's init. */
+interface TrackedInit {
+  /** The init's pid, which is also its process group's id once it has called setsid(). */
+  readonly pid: number;
+  /**
+   * True until the init's exit is known, while its pid is still its own: only then is it
+   * signalled by pid as well as by group.
+   */
+  unreaped: boolean;
+}
+
+function isLive(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
+}
+
+/** True when a process of the container is alive (not a zombie): scans /proc, so not cheap. */
+function containerHasLiveProcesses(init: TrackedInit): boolean {
+  if (init.unreaped && isLive(init.pid)) return true;
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
     const stat = readProcStat(Number(name));
-    if (stat !== undefined && stat.state !== 'Z' && stat.processGroup === pgid) return true;
+    if (stat !== undefined && stat.state !== 'Z' && stat.processGroup === init.pid) return true;
   }
   return false;
 }
 
 /**
- * SIGKILLs process group `pgid` until it is gone. Zombies keep a group alive for kill(2) until
- * their reaper collects them, which for orphans is pid 1 and can take seconds on some hosts; a
- * group whose members are all zombies is dead enough, so after a quick wait /proc is checked.
+ * SIGKILLs the container's process group until it is gone. The init calls setsid() itself, after
+ * the spawner has said `ready`: until then its group is not its own, so an unreaped init is also
+ * killed by pid (it cannot fork before its release, so nothing else escapes the group). Zombies
+ * keep a group alive for kill(2) until their reaper collects them, which for orphans of a
+ * recovered init is pid 1 and can take seconds on some hosts; a container whose processes are all
+ * zombies is dead enough, so after a quick wait /proc is checked.
  */
-async function killProcessGroup(pgid: number, timeoutMs: number): Promise<void> {
+async function killContainer(init: TrackedInit, timeoutMs: number): Promise<void> {
   const started = performance.now();
   let delay = 1;
-  while (signalGroup(pgid, 'SIGKILL')) {
+  while (sendKill(-init.pid) || (init.unreaped && sendKill(init.pid))) {
     const elapsed = performance.now() - started;
-    if (elapsed > ZOMBIE_CHECK_AFTER_MS && !groupHasLiveMembers(pgid)) return;
+    if (elapsed > ZOMBIE_CHECK_AFTER_MS && !containerHasLiveProcesses(init)) return;
     if (elapsed > timeoutMs) {
-      throw new Error(`process group ${pgid} still has members after ${timeoutMs} ms`);
+      throw new Error(`process group ${init.pid} still has members after ${timeoutMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 50);
@@ -61,24 +81,29 @@ async function killProcessGroup(pgid: number, timeoutMs: number): Promise<void> 
  */
 export class PosixLauncher implements Launcher {
   readonly kind = 'posix';
-  /** Container id string → process group id (the init's pid). */
-  readonly #groups = new Map<string, number | undefined>();
+  /** Container id string → its init, which leads the container's process group. */
+  readonly #inits = new Map<string, TrackedInit | undefined>();
   readonly #spawner = new Spawner();
 
   async fork(id: ContainerID, spec: InitSpec): Promise<PendingInit> {
     const key = containerIdToString(id);
-    if (this.#groups.has(key)) throw new ContainerExistsError(key);
-    this.#groups.set(key, undefined); // reserved while the init starts
+    if (this.#inits.has(key)) throw new ContainerExistsError(key);
+    this.#inits.set(key, undefined); // reserved while the init starts
     try {
       const init = await this.#spawner.fork(spec);
-      if (!this.#groups.has(key)) {
+      if (!this.#inits.has(key)) {
         init.abort();
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);
       }
-      this.#groups.set(key, init.pid);
+      const tracked: TrackedInit = { pid: init.pid, unreaped: true };
+      const reaped = () => {
+        tracked.unreaped = false;
+      };
+      init.exited.then(reaped, reaped);
+      this.#inits.set(key, tracked);
       return init;
     } catch (error) {
-      this.#groups.delete(key);
+      this.#inits.delete(key);
       throw error;
     }
   }
@@ -90,7 +115,8 @@ export class PosixLauncher implements Launcher {
     const running = watchRecoveredInits(expected);
     for (const init of expected) {
       const key = containerIdToString(init.id);
-      if (running.has(key)) this.#groups.set(key, init.pid);
+      // Not our spawner's child: it called setsid() long ago, and only its group is signalled.
+      if (running.has(key)) this.#inits.set(key, { pid: init.pid, unreaped: false });
     }
     // A process group cannot be discovered from the outside: there are never orphans.
     return { running, orphans: [] };
@@ -98,17 +124,17 @@ export class PosixLauncher implements Launcher {
 
   async destroy(id: ContainerID): Promise<void> {
     const key = containerIdToString(id);
-    const pgid = this.#groups.get(key);
-    this.#groups.delete(key);
-    if (pgid === undefined) return;
+    const init = this.#inits.get(key);
+    this.#inits.delete(key);
+    if (init === undefined) return;
     try {
-      await killProcessGroup(pgid, DESTROY_TIMEOUT_MS);
+      await killContainer(init, DESTROY_TIMEOUT_MS);
     } catch (error) {
       throw new DestroyError(key, `failed to kill all processes: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    // The init leads the group (setsid); one recovered after a restart is only polled for.
-    checkProcessExit(pgid);
+    // A recovered init is only polled for: look at once.
+    checkProcessExit(init.pid);
   }
 }

@@ -43,6 +43,19 @@ describeOnKernel('posix launcher', { root: false }, () => {
     expect(isAlive(init.pid)).toBe(false);
   });
 
+  it('kills an init destroyed at once after its fork, before it has its own process group', async () => {
+    // The init calls setsid() after the spawner's `ready`; destroy must not miss it in between.
+    sandbox = new Sandbox();
+    const launcher = new PosixLauncher();
+    for (let round = 0; round < 50; round++) {
+      const id = { value: `early-${round}` };
+      const init = await launcher.fork(id, sandbox.spec(['sleep', '30']));
+      groups.push(init.pid);
+      await launcher.destroy(id);
+      expect(isAlive(init.pid), `init of round ${round}`).toBe(false);
+    }
+  });
+
   it('recovers a live init, notices its exit, reports no orphans and skips dead ones', async () => {
     sandbox = new Sandbox();
     const first = new PosixLauncher();
