@@ -3,7 +3,7 @@
 // a test was skipped: CI machines have root and the kernel features, so a skip there hides a gap.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const workspaceDirs = ['packages', 'apps'].flatMap((group) =>
   existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : [],
@@ -24,10 +24,31 @@ for (const dir of workspaceDirs)
 const turboArgs = ['run', 'test', 'test:reliability', '--continue', ...process.argv.slice(2)];
 const run = spawnSync('turbo', turboArgs, { stdio: 'inherit' });
 
+// The first lines of each failure (without library stack frames), repeated at the end: CI logs
+// are often read from the tail.
+const FAILURE_LINES = 4;
+const failures = [];
+const firstLines = (text) =>
+  text
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/node_modules|node:internal/.test(line))
+    .slice(0, FAILURE_LINES)
+    .map((line) => `      ${line.trim()}`);
+
 const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const dir of workspaceDirs) {
   for (const file of reportsOf(dir)) {
     const report = JSON.parse(readFileSync(file, 'utf8'));
+    for (const suite of report.testResults) {
+      if (suite.status === 'failed' && suite.assertionResults.length === 0)
+        failures.push(`  ✗ ${relative('.', suite.name)}`, ...firstLines(suite.message ?? ''));
+      for (const test of suite.assertionResults)
+        if (test.status === 'failed')
+          failures.push(
+            `  ✗ ${relative('.', suite.name)} > ${test.fullName}`,
+            ...firstLines(test.failureMessages.join('\n')),
+          );
+    }
     const failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
     totals.passed += report.numPassedTests;
     totals.failed += failed;
@@ -37,6 +58,8 @@ for (const dir of workspaceDirs) {
     );
   }
 }
+
+if (failures.length > 0) console.log(['Failed tests:', ...failures].join('\n'));
 
 const ci = process.env.CI === 'true';
 const problems = [];
