@@ -92,7 +92,7 @@ export class PosixLauncher implements Launcher {
     try {
       const init = await this.#spawner.fork(spec);
       if (!this.#inits.has(key)) {
-        init.abort();
+        sendKill(init.pid); // still our spawner's unreaped child: its pid is its own
         throw new LaunchError(`Container '${key}' was destroyed while its init was starting`);
       }
       const tracked: TrackedInit = { pid: init.pid, unreaped: true };

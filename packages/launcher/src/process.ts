@@ -77,7 +77,21 @@ function checkExits(): void {
  * that destroying a recovered container does not wait up to `POLL_INTERVAL_MS` for its status.
  */
 export function checkProcessExit(pid: number): void {
-  for (const entry of exitWatches) if (entry.pid === pid) checkExit(entry);
+  for (const entry of exitWatches)
+    if (entry.pid === pid) checkExpectedExit(entry, EXIT_RECHECKS_MS);
+}
+
+/**
+ * Delays after which a process expected to be gone is looked at again: a killed process leaves
+ * its cgroup before it turns zombie, so it may still be in the middle of exiting.
+ */
+const EXIT_RECHECKS_MS = [1, 4, 16, 64];
+
+function checkExpectedExit(entry: ExitWatch, delays: readonly number[]): void {
+  checkExit(entry);
+  const [delay, ...later] = delays;
+  if (delay === undefined || !exitWatches.has(entry)) return;
+  setTimeout(() => checkExpectedExit(entry, later), delay).unref();
 }
 
 function stopWatching(entry: ExitWatch): void {
