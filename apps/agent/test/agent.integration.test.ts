@@ -104,7 +104,10 @@ describeOnKernel('corral-agent as an operator runs it', { root: true, cgroup2: t
     }[];
     const pids = new Map(containers.map((c) => [c.container_id, c.status.executor_pid]));
     expect([...pids.values()].every(isRunning)).toBe(true);
-    expect(readFileSync(join(dir, 'work', 'containers', 'a', 'stdout'), 'utf8')).toBe('started\n');
+    // LAUNCH answers once the command is exec'd: its first output may come a moment later.
+    await expect
+      .poll(() => readFileSync(join(dir, 'work', 'containers', 'a', 'stdout'), 'utf8'))
+      .toBe('started\n');
 
     // SIGKILL loses nothing: the containers keep running and the next agent recovers them.
     expect(await first.stop('SIGKILL')).toBe(null);

@@ -106,9 +106,11 @@ describeOnKernel(
         if (leader.exitCode === null && leader.signalCode === null) await once(leader, 'exit');
         expect(leader.signalCode).toBe('SIGKILL');
       }
-      // Grandchildren are reaped by init, which may take a moment: dead is gone or a zombie.
-      const running = tree.pids.filter(isRunning);
-      expect(running.map((pid) => `${pid}:${processState(pid)}`)).toEqual([]);
+      // A killed process leaves its cgroup just before it turns zombie (then its reaper, maybe
+      // pid 1, collects it): dead is gone or a zombie, which may take a moment.
+      await expect
+        .poll(() => tree.pids.filter(isRunning).map((pid) => `${pid}:${processState(pid)}`))
+        .toEqual([]);
     }
 
     const cases: [string, () => string, KillMethod][] = [

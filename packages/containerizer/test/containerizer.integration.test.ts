@@ -142,7 +142,12 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
     const containerizer = engine(await posixIsolators());
     await containerizer.launch(
       { value: 'tree' },
-      request('tree', 'sleep 300 & sleep 300 & setsid sh -c "sleep 300 & echo $! > daemon" & wait'),
+      // Single quotes: `$!` must be the daemon's pid, expanded by the inner shell; the file is
+      // renamed into place so it is never read half written.
+      request(
+        'tree',
+        "sleep 300 & sleep 300 & setsid sh -c 'sleep 300 & echo $! > d.tmp && mv d.tmp daemon' & wait",
+      ),
     );
     await expect.poll(() => existsSync(join(sandbox('tree'), 'daemon'))).toBe(true);
     const daemon = Number(readFileSync(join(sandbox('tree'), 'daemon'), 'utf8'));
@@ -151,7 +156,8 @@ describeOnKernel('containerizer on the real kernel', { root: true, cgroup2: true
     expect(usage.processes).toBeGreaterThanOrEqual(4);
     const termination = await containerizer.destroy({ value: 'tree' });
     expect(termination).toMatchObject({ status: 9, state: 'TASK_KILLED' });
-    expect(isRunning(daemon)).toBe(false);
+    // It left the cgroup on its way out; it may take a moment more to be a zombie.
+    await expect.poll(() => isRunning(daemon)).toBe(false);
     expect(cgroupExists(unified, `${cgroupsRoot}/tree`)).toBe(false);
     expect(existsSync(join(dir, 'run', 'containers', 'tree'))).toBe(false);
   });

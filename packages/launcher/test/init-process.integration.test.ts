@@ -250,11 +250,14 @@ describeOnKernel('container init: exec failure, signals and status', { root: tru
 
   it('adopts and reaps daemonised descendants while the command runs', async () => {
     sandbox = new Sandbox();
-    const init = await start(['/bin/sh', '-c', '(sleep 0.1 &) ; sleep 30']);
+    const init = await start(['/bin/sh', '-c', '(sleep 30 &) ; sleep 30']);
     await init.release();
     const command = await commandOf(init.pid);
-    // The orphaned `sleep 0.1` is reparented to the init (a subreaper), which must reap it.
+    // The orphaned `sleep` is reparented to the init (a subreaper), which must reap it when it
+    // ends; the test ends it, rather than racing a short sleep.
     await waitFor('the daemon to be adopted', () => childrenOf(init.pid).length === 2);
+    const daemon = childrenOf(init.pid).find((pid) => pid !== command) ?? 0;
+    process.kill(daemon, 'SIGKILL');
     await waitFor('the daemon to be reaped', () => childrenOf(init.pid).length === 1, 2000);
     expect(childrenOf(init.pid)).toEqual([command]);
     process.kill(command, 'SIGKILL');
