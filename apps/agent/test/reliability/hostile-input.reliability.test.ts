@@ -168,7 +168,9 @@ describeOnKernel(
       console.log(
         `slow clients: 50 trickling connections, /health p99 ${health.p99.toFixed(1)} ms`,
       );
-      expect(health.p99).toBeLessThan(50);
+      // Held up, /health would wait for the 2 s trickles; the bound leaves room for a busy CI
+      // machine, where p99 has reached 30 ms.
+      expect(health.p99).toBeLessThan(250);
     });
 
     it.each([
