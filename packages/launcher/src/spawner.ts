@@ -6,8 +6,10 @@ import { encodeFrame, FrameDecoder, launchRequest } from './helper-protocol.ts';
 import type { InitSpec, PendingInit } from './launcher.ts';
 import { readExitStatus, watchProcessExit } from './process.ts';
 
-/** The native helper; the same relative path works from src/ and from dist/. */
+/** The native helper; the same relative paths work from src/ and from dist/. */
 const INIT_HELPER_PATH = fileURLToPath(new URL('../native/build/corral-init', import.meta.url));
+/** Rebuilds the helper, e.g. where the packed x86-64 build cannot run. */
+const INIT_HELPER_BUILD = fileURLToPath(new URL('../native/build.sh', import.meta.url));
 
 /**
  * Where one launch is: `starting` until the init exists (cloned into its cgroup and namespaces),
@@ -156,7 +158,10 @@ class SpawnerProcess {
     });
     this.#socket = this.#child.stdio[3] as Socket;
     this.#child.once('error', (error) =>
-      this.#die(`Cannot start the container spawner '${INIT_HELPER_PATH}': ${error.message}`),
+      this.#die(
+        `Cannot start the container spawner '${INIT_HELPER_PATH}': ${error.message}. ` +
+          `Build it with 'sh ${INIT_HELPER_BUILD}' (needs a C11 compiler)`,
+      ),
     );
     this.#socket.on('data', (chunk: Buffer) => {
       for (const frame of this.#decoder.push(chunk)) this.#receive(frame);
