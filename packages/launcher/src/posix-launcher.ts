@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { ContainerExistsError, type ContainerID, containerIdToString } from '@corral/core';
-import { readProcStat } from '@corral/procfs';
+import { isRunning, readProcStat } from '@corral/procfs';
 import { DestroyError, LaunchError } from './errors.ts';
 import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
 import { checkProcessExit } from './process.ts';
@@ -36,14 +36,9 @@ interface TrackedInit {
   unreaped: boolean;
 }
 
-function isLive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== 'Z';
-}
-
 /** True when a process of the container is alive (not a zombie): scans /proc, so not cheap. */
 function containerHasLiveProcesses(init: TrackedInit): boolean {
-  if (init.unreaped && isLive(init.pid)) return true;
+  if (init.unreaped && isRunning(init.pid)) return true;
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
     const stat = readProcStat(Number(name));
