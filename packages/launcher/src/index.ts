@@ -4,7 +4,13 @@ export {
   linuxLauncherAvailable,
 } from './create-launcher.ts';
 export { DestroyError, LaunchError, RecoveryError } from './errors.ts';
-export type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
+export type {
+  InitSpec,
+  Launcher,
+  LauncherRecovery,
+  PendingInit,
+  RecoverableInit,
+} from './launcher.ts';
 export {
   DEFAULT_CGROUPS_HIERARCHY,
   LinuxLauncher,

@@ -54,6 +54,14 @@ export interface RecoverableInit {
   readonly statusFile: string;
 }
 
+/** What a launcher finds of the containers from before a restart. */
+export interface LauncherRecovery {
+  /** Per container still running (pid alive with the same start time): its wait status, later. */
+  readonly running: ReadonlyMap<string, Promise<number>>;
+  /** Tracked containers nobody expected. */
+  readonly orphans: readonly ContainerID[];
+}
+
 /**
  * Starts container inits and tracks every process a container starts, so destroy can kill them
  * all (Mesos' Launcher). `linux` tracks with a cgroup it owns (v2 `cgroup.kill`, else the v1
@@ -68,10 +76,7 @@ export interface Launcher {
    * running (pid alive with the same start time), a promise of its wait status; plus the ids of
    * tracked containers nobody expected (orphans).
    */
-  recover(expected: readonly RecoverableInit[]): Promise<{
-    readonly running: ReadonlyMap<string, Promise<number>>;
-    readonly orphans: readonly ContainerID[];
-  }>;
+  recover(expected: readonly RecoverableInit[]): Promise<LauncherRecovery>;
   /**
    * Kills every process of the container (including daemonised descendants) and waits until none
    * is left, then drops the tracking. Succeeds for an unknown container.

@@ -15,7 +15,13 @@ import {
   parseContainerId,
 } from '@corral/core';
 import { DestroyError, LaunchError } from './errors.ts';
-import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
+import type {
+  InitSpec,
+  Launcher,
+  LauncherRecovery,
+  PendingInit,
+  RecoverableInit,
+} from './launcher.ts';
 import { checkProcessExit } from './process.ts';
 import { watchRecoveredInits } from './recovery.ts';
 import { Spawner } from './spawner.ts';
@@ -115,10 +121,7 @@ export class LinuxLauncher implements Launcher {
     }
   }
 
-  async recover(expected: readonly RecoverableInit[]): Promise<{
-    readonly running: ReadonlyMap<string, Promise<number>>;
-    readonly orphans: readonly ContainerID[];
-  }> {
+  async recover(expected: readonly RecoverableInit[]): Promise<LauncherRecovery> {
     const running = watchRecoveredInits(expected);
     const hierarchy = await this.hierarchy();
     const tracked = new Map<string, ContainerID>();

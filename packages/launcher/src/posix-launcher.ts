@@ -2,7 +2,13 @@ import { readdirSync } from 'node:fs';
 import { ContainerExistsError, type ContainerID, containerIdToString } from '@corral/core';
 import { isRunning, readProcStat } from '@corral/procfs';
 import { DestroyError, LaunchError } from './errors.ts';
-import type { InitSpec, Launcher, PendingInit, RecoverableInit } from './launcher.ts';
+import type {
+  InitSpec,
+  Launcher,
+  LauncherRecovery,
+  PendingInit,
+  RecoverableInit,
+} from './launcher.ts';
 import { checkProcessExit } from './process.ts';
 import { watchRecoveredInits } from './recovery.ts';
 import { Spawner } from './spawner.ts';
@@ -103,10 +109,7 @@ export class PosixLauncher implements Launcher {
     }
   }
 
-  async recover(expected: readonly RecoverableInit[]): Promise<{
-    readonly running: ReadonlyMap<string, Promise<number>>;
-    readonly orphans: readonly ContainerID[];
-  }> {
+  async recover(expected: readonly RecoverableInit[]): Promise<LauncherRecovery> {
     const running = watchRecoveredInits(expected);
     for (const init of expected) {
       const key = containerIdToString(init.id);
