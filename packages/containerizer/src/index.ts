@@ -20,6 +20,7 @@ export {
 } from './containerizer.ts';
 export { LaunchInfoConflictError, UnsupportedLaunchInfoError } from './errors.ts';
 export { buildInitSpec, commandArgv, DEFAULT_PATH } from './init-spec.ts';
+export { ENGINE_LAUNCH_FIELDS } from './launch-fields.ts';
 export { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
 export { mergeStatistics, mergeStatuses } from './merge-reports.ts';
 export { exitCodeOf, signalOf, terminationOf } from './termination.ts';

@@ -28,7 +28,16 @@ export interface CommandInfo {
 
 export type IpcMode = 'UNKNOWN' | 'PRIVATE' | 'SHARE_PARENT';
 
+/** Capability names as Mesos writes them (`NET_RAW`, without `CAP_`). */
+export interface CapabilityRequest {
+  readonly capabilities: readonly string[];
+}
+
 export interface LinuxInfo {
+  /** Deprecated Mesos name of `effective_capabilities`. */
+  readonly capability_info?: CapabilityRequest;
+  readonly effective_capabilities?: CapabilityRequest;
+  readonly bounding_capabilities?: CapabilityRequest;
   readonly share_pid_namespace?: boolean;
   /** Absent means the isolator's default (PRIVATE for a top-level container). */
   readonly ipc_mode?: IpcMode;

@@ -1,5 +1,6 @@
 export { cgroupsFlags } from './cgroups-flags.ts';
 export type {
+  CapabilityRequest,
   CommandInfo,
   ContainerConfig,
   ContainerInfo,
@@ -61,6 +62,17 @@ export {
 } from './flags.ts';
 export { isValidIsolatorName, parseIsolationList } from './isolation-list.ts';
 export type { Isolator, MaybePromise } from './isolator.ts';
+export {
+  covers,
+  isLaunchFieldPath,
+  KNOWN_LAUNCH_FIELDS,
+  type KnownLaunchField,
+  knownLaunchField,
+  type LaunchFieldPath,
+  type LaunchFieldsInput,
+  resourceField,
+  setLaunchFields,
+} from './launch-fields.ts';
 export {
   type Capability,
   type CapabilityInfo,

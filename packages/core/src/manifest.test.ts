@@ -18,6 +18,7 @@ const example = defineIsolator({
     acme_quota_label: flag.string({ help: 'label' }),
   },
   requires: { linux: true, namespaces: ['ipc'] },
+  honours: ['container.rlimit_info', 'resources[name=acme_quota]'],
   create(flags) {
     expectTypeOf(flags.acme_quota_limit).toEqualTypeOf<number>();
     expectTypeOf(flags.acme_quota_label).toEqualTypeOf<string | undefined>();
@@ -109,6 +110,14 @@ describe('validateManifest', () => {
         isolators: [{ ...example, requires: { namespaces: ['time'] } }],
       },
       /'requires.namespaces' must list names from/,
+    ],
+    [
+      'honours that is not a list of field paths',
+      {
+        apiVersion: ISOLATOR_API_VERSION,
+        isolators: [{ ...example, honours: ['container.rlimit_info', 'rlimit_info'] }],
+      },
+      /'honours' must list launch field paths .* \(got "rlimit_info"\)/,
     ],
   ])('refuses a manifest with %s', (_case, manifest, message) => {
     expect(() => validateManifest(manifest, 'pkg')).toThrow(InvalidManifestError);

@@ -3,6 +3,7 @@ import { InvalidManifestError, UnsupportedApiVersionError } from './errors.ts';
 import type { FlagSpecs, FlagValues } from './flags.ts';
 import { isValidIsolatorName } from './isolation-list.ts';
 import type { Isolator, MaybePromise } from './isolator.ts';
+import { isLaunchFieldPath, type LaunchFieldPath } from './launch-fields.ts';
 import { NAMESPACES, type Namespace } from './launch-info.ts';
 
 /**
@@ -32,6 +33,13 @@ export interface IsolatorDefinition<F extends FlagSpecs = FlagSpecs> {
   /** Flags this isolator accepts, by flag name (without `--`). */
   readonly flags?: F;
   readonly requires?: IsolatorRequirements;
+  /**
+   * The launch fields this isolator acts on (see `KNOWN_LAUNCH_FIELDS`), e.g.
+   * `['container.rlimit_info']`. The agent refuses a launch that sets a field that neither the
+   * engine nor an enabled isolator honours, so declare every field `prepare` reads; the testkit
+   * checks that `prepare` really reads each one. Absent: none.
+   */
+  readonly honours?: readonly LaunchFieldPath[];
   /**
    * Builds the isolator from validated flag values. Throw `InvalidFlagError` for combinations of
    * flags that are invalid together, `RequirementNotMetError` for host checks beyond `requires`.
@@ -80,6 +88,17 @@ function checkFlags(isolator: string, flags: unknown, fail: (problem: string) =>
       fail(`${where}: 'type' must be one of ${[...FLAG_TYPES].join(', ')}`);
     }
   }
+}
+
+function checkHonours(isolator: string, honours: unknown, fail: (p: string) => never): void {
+  if (honours === undefined) return;
+  const bad = Array.isArray(honours)
+    ? honours.find((path) => !isLaunchFieldPath(path))
+    : honours;
+  if (Array.isArray(honours) && bad === undefined) return;
+  fail(
+    `isolator '${isolator}': 'honours' must list launch field paths such as 'container.rlimit_info', 'resources[name=mem]' or 'limits.cpus' (got ${JSON.stringify(bad)})`,
+  );
 }
 
 function checkRequirements(isolator: string, requires: unknown, fail: (p: string) => never): void {
@@ -135,13 +154,17 @@ export function validateManifest(value: unknown, source: string): IsolatorManife
     const isolator = name as string;
     if (names.has(isolator)) fail(`isolator '${isolator}' is defined twice`);
     names.add(isolator);
-    const { description, create, flags, requires } = definition as Record<string, unknown>;
+    const { description, create, flags, requires, honours } = definition as Record<
+      string,
+      unknown
+    >;
     if (typeof description !== 'string' || description === '') {
       fail(`isolator '${isolator}': 'description' must be text`);
     }
     if (typeof create !== 'function') fail(`isolator '${isolator}': 'create' must be a function`);
     checkFlags(isolator, flags, fail);
     checkRequirements(isolator, requires, fail);
+    checkHonours(isolator, honours, fail);
   }
   return value as unknown as IsolatorManifest;
 }

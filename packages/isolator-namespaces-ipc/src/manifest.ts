@@ -8,6 +8,7 @@ export const namespacesIpc = defineIsolator({
   flags: ipcFlags,
   // The mount namespace carries the private /dev/shm; both need CAP_SYS_ADMIN.
   requires: { root: true, linux: true, namespaces: ['ipc', 'mnt'] },
+  honours: ['container.linux_info.ipc_mode', 'container.linux_info.shm_size'],
   create: (flags, context) =>
     createIpcIsolator({
       defaultShmSizeBytes: flags.default_container_shm_size,

@@ -6,6 +6,7 @@ export const posixRlimits = defineIsolator({
   description:
     'Per-container resource limits (RLMT_NOFILE, RLMT_CORE, …) from container.rlimit_info, ' +
     'set with setrlimit(2) before the command runs',
+  honours: ['container.rlimit_info'],
   create: () => createRlimitsIsolator(),
 });
 
