@@ -13,6 +13,7 @@ import {
   containerIdToString,
   InvalidContainerConfigError,
   type Isolator,
+  KeyedQueue,
   type Logger,
   parseContainerId,
   type ResourceStatistics,
@@ -37,7 +38,6 @@ import {
   writeCheckpoint,
 } from './checkpoint.ts';
 import { buildInitSpec } from './init-spec.ts';
-import { KeyedQueue } from './keyed-queue.ts';
 import { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
 import { mergeStatistics, mergeStatuses } from './merge-reports.ts';
 import { terminationOf } from './termination.ts';
