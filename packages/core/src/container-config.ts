@@ -76,10 +76,31 @@ export interface RLimitInfo {
   readonly rlimits: readonly RLimit[];
 }
 
+/** A key/value list, Mesos' `Parameters`. */
+export interface Parameters {
+  readonly parameter?: readonly { readonly key: string; readonly value: string }[];
+}
+
+/** Mesos' `Volume` (only Docker-volume sources have an isolator in Corral). */
+export interface Volume {
+  readonly mode: 'RW' | 'RO';
+  readonly container_path: string;
+  readonly host_path?: string;
+  readonly source?: {
+    readonly type: 'DOCKER_VOLUME' | 'HOST_PATH' | 'SANDBOX_PATH' | 'SECRET' | 'CSI_VOLUME';
+    readonly docker_volume?: {
+      readonly driver?: string;
+      readonly name: string;
+      readonly driver_options?: Parameters;
+    };
+  };
+}
+
 export interface ContainerInfo {
   /** Only MESOS containers exist in Corral; kept for API compatibility. */
   readonly type?: 'MESOS';
   readonly hostname?: string;
+  readonly volumes?: readonly Volume[];
   readonly linux_info?: LinuxInfo;
   readonly rlimit_info?: RLimitInfo;
 }

@@ -9,11 +9,13 @@ export type {
   EnvironmentVariable,
   IpcMode,
   LinuxInfo,
+  Parameters,
   Resource,
   RLimit,
   RLimitInfo,
   RLimitType,
   ScalarValue,
+  Volume,
 } from './container-config.ts';
 export {
   type ContainerID,

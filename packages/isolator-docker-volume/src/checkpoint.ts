@@ -1,0 +1,97 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+/** One volume a container holds (or may hold) mounted through its plugin. */
+export interface HeldVolume {
+  readonly driver: string;
+  readonly name: string;
+  /** `mounting`: Mount was sent and may have taken effect; `mounted`: the plugin confirmed it. */
+  readonly state: 'mounting' | 'mounted';
+}
+
+/** What is checkpointed per container, before the first Mount: enough to Unmount after a crash. */
+export interface VolumeCheckpoint {
+  /** The `ID` of every Mount and Unmount of this container. */
+  readonly mountId: string;
+  readonly volumes: readonly HeldVolume[];
+}
+
+const SUFFIX = '.json';
+
+/**
+ * Per-container checkpoints `<dir>/<container id>.json`, written with fsync and rename: the
+ * directory is persistent by default, so a checkpoint must survive a power loss or the volumes it
+ * names stay mounted on the plugin's side forever.
+ */
+export class CheckpointStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  #file(key: string): string {
+    return join(this.dir, `${key}${SUFFIX}`);
+  }
+
+  write(key: string, checkpoint: VolumeCheckpoint): void {
+    const file = this.#file(key);
+    const temp = `${file}.tmp`;
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(checkpoint));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  }
+
+  /**
+   * The checkpoint of `key`; undefined when there is none. An empty or torn file (a crash before
+   * the data reached the disk) also gives undefined, through `onUnreadable`: nothing was mounted
+   * before a complete checkpoint existed.
+   */
+  read(key: string, onUnreadable: (problem: string) => void): VolumeCheckpoint | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.#file(key), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const value = JSON.parse(text) as VolumeCheckpoint;
+      if (typeof value.mountId === 'string' && Array.isArray(value.volumes)) return value;
+      onUnreadable(`'${this.#file(key)}' does not hold a volume checkpoint`);
+    } catch (error) {
+      onUnreadable(
+        `'${this.#file(key)}' is not JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    return undefined;
+  }
+
+  remove(key: string): void {
+    rmSync(this.#file(key), { force: true });
+    rmSync(`${this.#file(key)}.tmp`, { force: true });
+  }
+
+  /** Keys of every checkpoint in the directory. */
+  keys(): string[] {
+    return readdirSync(this.dir)
+      .filter((file) => file.endsWith(SUFFIX))
+      .map((file) => file.slice(0, -SUFFIX.length));
+  }
+}
