@@ -1,3 +1,4 @@
+export { CAPABILITIES, capabilityNumber } from './capabilities.ts';
 export { cgroupsFlags } from './cgroups-flags.ts';
 export type {
   CapabilityRequest,
@@ -24,7 +25,13 @@ export {
   validateContainerId,
   validateContainerIdValue,
 } from './container-id.ts';
-export type { CgroupInfo, ContainerStatus, IpAddress, NetworkInfo } from './container-status.ts';
+export type {
+  CgroupInfo,
+  ContainerPrivileges,
+  ContainerStatus,
+  IpAddress,
+  NetworkInfo,
+} from './container-status.ts';
 export {
   type CgroupsSettings,
   type IsolatorContext,
