@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   Containerizer,
   type ContainerizerOptions,
+  ENGINE_LAUNCH_FIELDS,
   type NamedIsolator,
 } from '@corral/containerizer';
 import { type ContainerID, containerIdToString, type IsolatorContext } from '@corral/core';
@@ -25,6 +26,7 @@ import {
 } from './containers/views.ts';
 import type { AgentApi, ContainersFilter } from './http/agent-api.ts';
 import { buildServer } from './http/server.ts';
+import { LaunchFieldPolicy } from './isolation/launch-fields.ts';
 import { checkRequirements } from './isolation/requirements.ts';
 import { coreLogger, type PinoLogger } from './logging.ts';
 import { AgentMetrics, metricsSnapshot, prometheusText } from './metrics/agent-metrics.ts';
@@ -124,6 +126,12 @@ export function createAgent(
         startTime: Date.now() / 1000,
       };
       let recovered = false;
+      const launchFields = new LaunchFieldPolicy({
+        engine: ENGINE_LAUNCH_FIELDS,
+        enabled: config.isolators.map(({ definition }) => definition),
+        available: async () =>
+          (await config.availableIsolators()).map(({ definition }) => definition),
+      });
 
       const running = () => [...registry.all()].filter((record) => !isTerminal(record.state));
       const report = async (
@@ -172,7 +180,11 @@ export function createAgent(
           (await Promise.all(running().map(report))).map(getContainersEntry),
         metricsSnapshot: () => metricsSnapshot(metricsInputs()),
         prometheus: () => prometheusText(metricsInputs()),
-        launch: (call) => service.launch(call),
+        launch: async (call) => {
+          // Before anything exists for the container: a refused launch leaves nothing behind.
+          await launchFields.check(call);
+          return service.launch(call);
+        },
         wait: (id: ContainerID) => service.wait(id),
         kill: (id: ContainerID, signal: number) => service.kill(id, signal),
         remove: (id: ContainerID) => service.remove(id),

@@ -14,6 +14,7 @@ import {
   containerIdToString,
   InvalidContainerConfigError,
   type Isolator,
+  KeyedQueue,
   type Logger,
   parseContainerId,
   type ResourceStatistics,
@@ -39,7 +40,6 @@ import {
   writeCheckpoint,
 } from './checkpoint.ts';
 import { buildInitSpec, type CommandPrivileges } from './init-spec.ts';
-import { KeyedQueue } from './keyed-queue.ts';
 import { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
 import { mergeStatistics, mergeStatuses } from './merge-reports.ts';
 import {

@@ -68,6 +68,7 @@ export {
   parseInteger,
 } from './flags.ts';
 export { isValidIsolatorName, parseIsolationList } from './isolation-list.ts';
+export { KeyedQueue } from './keyed-queue.ts';
 export type { Isolator, MaybePromise } from './isolator.ts';
 export {
   covers,

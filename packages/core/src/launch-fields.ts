@@ -195,9 +195,7 @@ export function isLaunchFieldPath(path: unknown): path is LaunchFieldPath {
 
 /** Whether declaring `declared` honours `field`: the same path, or an ancestor of it. */
 export function covers(declared: LaunchFieldPath, field: LaunchFieldPath): boolean {
-  return (
-    field === declared || field.startsWith(`${declared}.`) || field.startsWith(`${declared}[`)
-  );
+  return field === declared || field.startsWith(`${declared}.`) || field.startsWith(`${declared}[`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

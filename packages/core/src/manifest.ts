@@ -92,9 +92,7 @@ function checkFlags(isolator: string, flags: unknown, fail: (problem: string) =>
 
 function checkHonours(isolator: string, honours: unknown, fail: (p: string) => never): void {
   if (honours === undefined) return;
-  const bad = Array.isArray(honours)
-    ? honours.find((path) => !isLaunchFieldPath(path))
-    : honours;
+  const bad = Array.isArray(honours) ? honours.find((path) => !isLaunchFieldPath(path)) : honours;
   if (Array.isArray(honours) && bad === undefined) return;
   fail(
     `isolator '${isolator}': 'honours' must list launch field paths such as 'container.rlimit_info', 'resources[name=mem]' or 'limits.cpus' (got ${JSON.stringify(bad)})`,
@@ -154,10 +152,7 @@ export function validateManifest(value: unknown, source: string): IsolatorManife
     const isolator = name as string;
     if (names.has(isolator)) fail(`isolator '${isolator}' is defined twice`);
     names.add(isolator);
-    const { description, create, flags, requires, honours } = definition as Record<
-      string,
-      unknown
-    >;
+    const { description, create, flags, requires, honours } = definition as Record<string, unknown>;
     if (typeof description !== 'string' || description === '') {
       fail(`isolator '${isolator}': 'description' must be text`);
     }

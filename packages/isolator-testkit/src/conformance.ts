@@ -7,6 +7,7 @@ import {
 } from '@corral/core';
 import { afterEach, describe, it } from 'vitest';
 import { Bench, type LifecycleOptions } from './harness.ts';
+import { checkHonours } from './honours-check.ts';
 import { describeOnHost } from './host-gate.ts';
 import {
   checkCleanupAfterFailedPrepare,
@@ -38,6 +39,11 @@ export interface ConformanceOptions extends LifecycleOptions {
    * When something is missing the lifecycle rules are skipped, or fail under `CI=true`.
    */
   readonly requires?: IsolatorRequirements;
+  /**
+   * Values for launch fields the isolator honours that Corral's catalogue does not know (the kit
+   * takes the catalogue's example for the others), by path: `{ 'container.acme': { … } }`.
+   */
+  readonly fieldExamples?: Readonly<Record<string, unknown>>;
 }
 
 function union<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[] | undefined {
@@ -143,6 +149,9 @@ export function describeIsolatorConformance(manifest: unknown, options: Conforma
         it(RULES.cleanupAfterFailedPrepare, () => checkCleanupAfterFailedPrepare(bench()));
       }
       it(RULES.recover, () => checkRecover(bench()));
+      if ((subject.honours ?? []).length > 0) {
+        it(RULES.honours, () => checkHonours(bench(), options.fieldExamples));
+      }
     });
   });
 }

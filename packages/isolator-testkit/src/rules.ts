@@ -15,6 +15,7 @@ export const RULES = {
   recoverNothing: 'recover with no containers succeeds',
   lifecycle: 'prepare → isolate → status/usage → cleanup completes',
   launchInfo: 'prepare returns a launch info the engine can merge',
+  honours: 'prepare reads every launch field the manifest says the isolator honours',
   probeSees: 'the probe finds the resources of a running container',
   cleanupUnknown: 'cleanup of an unknown container succeeds',
   cleanupAfterFailedPrepare: 'cleanup is safe once after a failed prepare',

@@ -129,7 +129,7 @@ export function scaffoldFiles(options: ScaffoldOptions): Record<string, string> 
   };
 
   const index = `import { defineIsolator, defineManifest, flag } from '@corral/core';
-import { ${factory} } from './isolator.ts';
+import { ${factory}, LIMIT_FIELD } from './isolator.ts';
 
 export const ${camel} = defineIsolator({
   name: '${isolator}',
@@ -145,6 +145,8 @@ export const ${camel} = defineIsolator({
   },
   // What the host must offer; the agent checks it before create(), e.g. { root: true, linux: true }.
   requires: {},
+  // The launch fields prepare acts on: the agent refuses launches that set a field nothing honours.
+  honours: [LIMIT_FIELD],
   create: (flags, context) =>
     ${factory}({
       max: flags.${maxFlag},

@@ -19,7 +19,12 @@ export interface Faults {
   readonly badLaunchInfo?: boolean;
   readonly watchResolves?: boolean;
   readonly createThrows?: boolean;
+  /** Declares launch fields in `honours` that prepare never reads. */
+  readonly ignoresHonoured?: boolean;
 }
+
+/** The launch fields the fake declares it honours. */
+export const FAKE_HONOURS = ['container.rlimit_info', 'resources[name=fake_units]'];
 
 /** The config that makes the fake's prepare fail. */
 export const FAILING_COMMAND = 'refused-by-fake';
@@ -49,6 +54,11 @@ export function fakeIsolator(host: Set<string>, faults: Faults = {}): Isolator {
         throw new InvalidContainerConfigError('command.value', 'the fake refuses it');
       }
       known.add(key);
+      if (!faults.ignoresHonoured) {
+        // What a real isolator would act on: limits and a resource of its own.
+        void config.container_info?.rlimit_info;
+        void config.resources?.find((resource) => resource.name === 'fake_units');
+      }
       if (faults.badLaunchInfo) return { rootfs: '/' } as never;
       return { environment: { variables: [{ name: 'FAKE', value: key }] } };
     },
@@ -84,6 +94,7 @@ export function fakeDefinition(host: Set<string>, faults: Faults = {}) {
     name: 'fake/host',
     description: 'Holds one host entry per container',
     flags: { fake_limit: flag.integer({ help: 'A limit', min: 1, max: 10, default: 5 }) },
+    honours: FAKE_HONOURS,
     create: () => {
       if (faults.createThrows) throw new Error('no host for the fake');
       return fakeIsolator(host, faults);

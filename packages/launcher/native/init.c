@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -429,6 +430,13 @@ static void perform_mount(const struct mount_spec *m) {
     if ((flags & MS_BIND) && (flags & remountable) &&
         mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | (flags & remountable), NULL) != 0)
       init_fail("remount '%s' with its flags: %s", m->target, strerror(errno));
+    /* The remount above reaches the top mount only: a recursive read-only bind must make its
+     * submounts read-only too, or a volume's submount stays writable. */
+    if ((flags & (MS_BIND | MS_REC | MS_RDONLY)) == (MS_BIND | MS_REC | MS_RDONLY)) {
+      struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+      if (syscall(SYS_mount_setattr, AT_FDCWD, m->target, AT_RECURSIVE, &attr, sizeof attr) != 0)
+        init_fail("make '%s' read-only recursively: %s", m->target, strerror(errno));
+    }
   }
   if ((flags & propagation) &&
       mount(NULL, m->target, NULL, flags & (propagation | MS_REC), NULL) != 0)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -134,6 +135,30 @@ describeOnKernel(
       expect(existsSync(join(source, 'x'))).toBe(false);
       // The target was created on the host's filesystem, but the mount stayed inside.
       expect(readdirSync(target)).toEqual([]);
+    });
+
+    it('makes a recursive read-only bind read-only in its submounts too', async () => {
+      sandbox = new Sandbox();
+      const source = join(sandbox.dir, 'volume');
+      const submount = join(source, 'sub');
+      mkdirSync(submount, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', submount]);
+      try {
+        const target = join(sandbox.dir, 'ro');
+        const script = `touch ${target}/top 2>&1; touch ${target}/sub/deep 2>&1; true`;
+        const init = await start(['/bin/sh', '-c', script], {
+          cloneNamespaces: ['mnt'],
+          mounts: [{ source, target, flags: ['bind', 'rec', 'rdonly'] }],
+        });
+        await init.release();
+        expect(await init.exited).toBe(0);
+        const errors = sandbox.stdout().trim().split('\n');
+        expect(errors).toHaveLength(2);
+        for (const error of errors) expect(error).toMatch(/Read-only file system/);
+        expect(readdirSync(submount)).toEqual([]);
+      } finally {
+        execFileSync('umount', [submount]);
+      }
     });
 
     it('refuses mounts without a mount namespace', async () => {

@@ -1,4 +1,6 @@
+import { ENGINE_LAUNCH_FIELDS } from '@corral/containerizer';
 import { type FlagSpecs, type FlagValues, parseFlags, parseIsolationList } from '@corral/core';
+import { LaunchFieldPolicy, ownershipMarkdown } from '../isolation/launch-fields.ts';
 import { type LoadedDefinition, loadDefinition } from '../isolation/load.ts';
 import {
   discoverModulesDir,
@@ -26,6 +28,11 @@ export interface AgentConfig {
   /** Every flag's effective value as text, secrets left out: what /flags shows. */
   readonly flagsView: Readonly<Record<string, string>>;
   readonly credentials?: readonly Credential[];
+  /**
+   * Every isolator the agent could load, enabled or not (imported on first call): what a refusal
+   * of an unhonoured launch field points to.
+   */
+  readonly availableIsolators: () => Promise<readonly LoadedDefinition[]>;
 }
 
 export type Invocation =
@@ -103,6 +110,7 @@ function credentialsFor(flags: AgentFlags): Credential[] | undefined {
 }
 
 function helpText(definitions: readonly LoadedDefinition[]): string {
+  const owners = definitions.map(({ definition }) => definition);
   const describeFlags = (flags: FlagSpecs | undefined) => {
     const entries = Object.entries(flags ?? {});
     if (entries.length === 0) return ['    (no flags)'];
@@ -124,7 +132,14 @@ function helpText(definitions: readonly LoadedDefinition[]): string {
     lines.push('', `Isolator ${definition.name} (${source.specifier}): ${definition.description}`);
     lines.push(...describeFlags(definition.flags));
   }
-  return `${lines.join('\n')}\n`;
+  lines.push(
+    '',
+    'Launch fields (LAUNCH_CONTAINER) and what honours them; a launch that sets a field nothing',
+    'enabled honours is refused with 400:',
+    '',
+    ownershipMarkdown(LaunchFieldPolicy.table(ENGINE_LAUNCH_FIELDS, owners)),
+  );
+  return lines.join('\n');
 }
 
 /**
@@ -184,6 +199,7 @@ export async function loadConfig(argv: readonly string[], env: Env): Promise<Inv
       isolators,
       flagsView: flagsView(registry, raw),
       ...(credentials ? { credentials } : {}),
+      availableIsolators: () => loadAllKnown(mapping, options),
     },
   };
 }

@@ -83,6 +83,15 @@ function command(value: unknown): CommandInfo {
       `${where}.environment must be {"variables": [{"name": "NAME", "value": "text"}]} with names not containing '='`,
     );
   }
+  // Secrets would need a secret resolver, which Corral does not have: refuse rather than drop.
+  const secret = (variables as { name: string; type?: unknown }[] | undefined)?.find(
+    (variable) => variable.type !== undefined && variable.type !== 'VALUE',
+  );
+  if (secret) {
+    throw new CallValidationError(
+      `${where}.environment variable '${secret.name}' has type ${JSON.stringify(secret.type)}: only VALUE variables are supported (Corral has no secret resolver)`,
+    );
+  }
   return value as CommandInfo;
 }
 

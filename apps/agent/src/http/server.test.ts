@@ -134,6 +134,17 @@ describe('/api/v1 calls', () => {
         )
       ).body,
     ).toMatch(/Invalid resources/);
+    const secret = await launch(
+      { value: 'x' },
+      {
+        command: {
+          value: 'true',
+          environment: { variables: [{ name: 'TOKEN', type: 'SECRET', value: '' }] },
+        },
+      },
+    );
+    expect(secret.statusCode).toBe(400);
+    expect(secret.body).toMatch(/variable 'TOKEN' has type "SECRET": only VALUE variables/);
     expect((await call(app, { type: 'LAUNCH_CONTAINER' })).body).toMatch(
       /Expecting 'launch_container' to be present/,
     );
