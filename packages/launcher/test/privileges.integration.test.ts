@@ -8,13 +8,14 @@ import { commandOf, killGroup, Sandbox } from './helpers.ts';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 let sandbox: Sandbox;
+/** Every sandbox a test made (some make several): all are removed after it. */
+const sandboxes: Sandbox[] = [];
 const inits: PendingInit[] = [];
 const spawner = new Spawner();
 
 /** Starts `argv` with `privileges` in a fresh sandbox that any user may enter. */
 async function run(argv: readonly string[], privileges: Partial<InitSpec>): Promise<PendingInit> {
-  sandbox = new Sandbox();
-  chmodSync(sandbox.dir, 0o755);
+  newSandbox();
   const init = await spawner.fork(sandbox.spec(argv, privileges));
   inits.push(init);
   await init.release();
@@ -32,8 +33,16 @@ afterEach(() => {
     init.abort();
     killGroup(init.pid);
   }
-  sandbox?.remove();
+  for (const made of sandboxes.splice(0)) made.remove();
 });
+
+/** A fresh sandbox that any user may enter, removed after the test. */
+function newSandbox(): Sandbox {
+  sandbox = new Sandbox();
+  chmodSync(sandbox.dir, 0o755);
+  sandboxes.push(sandbox);
+  return sandbox;
+}
 
 describeOnKernel('container init: user, capabilities, no_new_privs', { root: true }, () => {
   it('switches to the user and its groups, which drops every capability', async () => {
@@ -117,8 +126,7 @@ describeOnKernel('container init: user, capabilities, no_new_privs', { root: tru
 
   it('does not let a setuid-root binary gain root under no_new_privs', async () => {
     const idOf = async (noNewPrivileges: boolean) => {
-      sandbox = new Sandbox();
-      chmodSync(sandbox.dir, 0o755);
+      newSandbox();
       const suid = join(sandbox.dir, 'id-suid');
       copyFileSync('/usr/bin/id', suid);
       chmodSync(suid, 0o4755);
@@ -136,8 +144,7 @@ describeOnKernel('container init: user, capabilities, no_new_privs', { root: tru
   });
 
   it('lets the user write its stdout but not a root-owned file', async () => {
-    sandbox = new Sandbox();
-    chmodSync(sandbox.dir, 0o755);
+    newSandbox();
     const rootFile = join(sandbox.dir, 'root-owned');
     writeFileSync(rootFile, 'kept\n', { mode: 0o644 });
     const init = await spawner.fork(
