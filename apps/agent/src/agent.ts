@@ -99,6 +99,8 @@ export function createAgent(
         runtimeDir: flags.runtime_dir,
         launcher,
         isolators,
+        switchUser: flags.switch_user,
+        noNewPrivileges: flags.no_new_privileges,
         logger: coreLogger(logger.child({ component: 'containerizer' })),
         ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
       });

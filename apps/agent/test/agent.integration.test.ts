@@ -225,7 +225,7 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
   it.each([
     [
       ['--isolation=posix/gpu'],
-      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, linux\/capabilities, namespaces\/ipc, posix\/cpu, posix\/mem/,
     ],
     [
       ['--isolation=posix/cpu,posix/cpu'],

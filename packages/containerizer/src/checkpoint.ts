@@ -12,12 +12,16 @@ import {
   type ContainerConfig,
   type ContainerID,
   type ContainerLaunchInfo,
+  type ContainerPrivileges,
   containerIdToString,
 } from '@corral/core';
 
 /** Layout of `<runtime_dir>/containers/<id>/` (after Mesos' runtime dir, §2.8). */
 export const CHECKPOINT = {
-  /** `{config, launch_info}`: what the container was launched with, written once, after prepare. */
+  /**
+   * `{config, launch_info, privileges}`: what the container was launched with, written once,
+   * after prepare.
+   */
   launch: 'launch.json',
   /** `{pid, start_time}` of the init: with the start time, a recycled pid is never mistaken for it. */
   init: 'init.json',
@@ -28,6 +32,8 @@ export const CHECKPOINT = {
 export interface LaunchCheckpoint {
   readonly config: ContainerConfig;
   readonly launch_info: ContainerLaunchInfo;
+  /** Absent in checkpoints of agents from before privileges were reported. */
+  readonly privileges?: ContainerPrivileges;
 }
 
 export interface InitCheckpoint {

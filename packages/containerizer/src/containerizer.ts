@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,6 +7,7 @@ import {
   ContainerExistsError,
   type ContainerID,
   type ContainerLimitation,
+  type ContainerPrivileges,
   type ContainerState,
   type ContainerStatus,
   type ContainerTermination,
@@ -22,6 +23,7 @@ import {
   validateContainerId,
 } from '@corral/core';
 import {
+  type InitSpec,
   type Launcher,
   type PendingInit,
   type RecoverableInit,
@@ -37,10 +39,19 @@ import {
   removeRuntimeDir,
   writeCheckpoint,
 } from './checkpoint.ts';
-import { buildInitSpec } from './init-spec.ts';
+import { buildInitSpec, type CommandPrivileges } from './init-spec.ts';
 import { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
 import { mergeStatistics, mergeStatuses } from './merge-reports.ts';
+import {
+  type CommandIdentity,
+  commandIdentity,
+  type NoNewPrivilegesPolicy,
+  noNewPrivilegesFor,
+  type PrivilegeSettings,
+  privilegesOf,
+} from './privileges.ts';
 import { terminationOf } from './termination.ts';
+import type { UserFiles } from './users.ts';
 
 /** An isolator with the name it was enabled under, in `--isolation` order. */
 export interface NamedIsolator {
@@ -103,6 +114,12 @@ export interface ContainerizerOptions {
   /** In `--isolation` order: prepare runs in this order, cleanup in reverse. */
   readonly isolators: readonly NamedIsolator[];
   readonly logger?: Logger;
+  /** `--switch_user`: whether `command.user` may name a user other than the agent's. Default true. */
+  readonly switchUser?: boolean;
+  /** `--no_new_privileges`. Default `required`. */
+  readonly noNewPrivileges?: NoNewPrivilegesPolicy;
+  /** Where users are looked up; default /etc/passwd and /etc/group. */
+  readonly userFiles?: UserFiles;
   /**
    * Called synchronously at each step, for tracing and for crash tests that stop the agent at an
    * exact point (the agent's CORRAL_TEST_CRASH_AT).
@@ -131,6 +148,8 @@ interface Container {
   config?: ContainerConfig;
   pid?: number;
   startTime?: number;
+  /** What the command runs with, once the init spec is built (or recovered). */
+  privileges?: ContainerPrivileges;
   /** Present while this process holds the init's sync pipe (launched here, not recovered). */
   init?: PendingInit;
   /** Resolves with the command's wait status when the init exits. */
@@ -147,6 +166,20 @@ type TerminationCause = Pick<
   ContainerTermination,
   'state' | 'reason' | 'message' | 'limited_resources'
 >;
+
+/**
+ * Hands the sandbox and the output files to the command's user: it writes its files there, and
+ * may reopen its stdout and stderr by name (the init opened them as root).
+ */
+async function giveSandbox(spec: InitSpec, { uid, gid }: CommandIdentity): Promise<void> {
+  await chown(spec.workingDirectory, uid, gid);
+  await Promise.all(
+    [spec.stdoutFile, spec.stderrFile].map(async (file) => {
+      await writeFile(file, '', { flag: 'a' });
+      await chown(file, uid, gid);
+    }),
+  );
+}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -169,6 +202,7 @@ export class Containerizer {
   private readonly step: (step: ContainerStep, id: ContainerID) => void;
   /** Whether the runtime dir is on tmpfs, where checkpoint writes are cheap enough to do at once. */
   private readonly tmpfsRuntime: boolean;
+  private readonly privilegeSettings: PrivilegeSettings;
 
   constructor(options: ContainerizerOptions) {
     this.runtimeDir = options.runtimeDir;
@@ -176,6 +210,11 @@ export class Containerizer {
     this.isolators = options.isolators;
     this.logger = options.logger ?? silentLogger;
     this.step = options.onStep ?? (() => undefined);
+    this.privilegeSettings = {
+      switchUser: options.switchUser ?? true,
+      noNewPrivileges: options.noNewPrivileges ?? 'required',
+      ...(options.userFiles ? { userFiles: options.userFiles } : {}),
+    };
     mkdirSync(join(this.runtimeDir, 'containers'), { recursive: true });
     this.tmpfsRuntime = isTmpfs(this.runtimeDir);
   }
@@ -218,6 +257,11 @@ export class Containerizer {
     }
     const key = containerIdToString(id);
     if (this.containers.has(key)) return 'already_launched';
+    // Checked before anything exists: a bad user or opt-out is refused with nothing to undo.
+    const privileges: CommandPrivileges = {
+      identity: commandIdentity(request, this.privilegeSettings),
+      noNewPrivileges: noNewPrivilegesFor(request, this.privilegeSettings.noNewPrivileges),
+    };
     const config: ContainerConfig = {
       ...request,
       runtime_directory: containerRuntimeDir(this.runtimeDir, id),
@@ -225,7 +269,7 @@ export class Containerizer {
     const container = this.track(id, 'PREPARING', config);
     return this.queue.run(key, async (): Promise<'launched'> => {
       try {
-        await this.runLaunch(container, config);
+        await this.runLaunch(container, config, privileges);
         return 'launched';
       } catch (error) {
         this.logger.warn('container launch failed', { container: key, error: messageOf(error) });
@@ -274,7 +318,11 @@ export class Containerizer {
     }
   }
 
-  private async runLaunch(container: Container, config: ContainerConfig): Promise<void> {
+  private async runLaunch(
+    container: Container,
+    config: ContainerConfig,
+    privileges: CommandPrivileges,
+  ): Promise<void> {
     const { id } = container;
     // The runtime dir first: a crash from here on leaves it for recovery to find and clean up.
     // The sandbox (on the work dir, often a disk) is made while the isolators prepare; the init
@@ -292,8 +340,13 @@ export class Containerizer {
       if (info) parts.push({ isolator: name, info });
     }
     const launchInfo = mergeLaunchInfos(parts);
-    const spec = buildInitSpec(id, config, launchInfo, parts);
-    const launched: LaunchCheckpoint = { config, launch_info: launchInfo };
+    const spec = buildInitSpec(id, config, launchInfo, parts, privileges);
+    container.privileges = privilegesOf(privileges.identity, spec);
+    const launched: LaunchCheckpoint = {
+      config,
+      launch_info: launchInfo,
+      privileges: container.privileges,
+    };
     await writeCheckpoint(
       join(config.runtime_directory, CHECKPOINT.launch),
       launched,
@@ -303,6 +356,7 @@ export class Containerizer {
 
     const sandboxError = await sandbox;
     if (sandboxError) throw sandboxError;
+    if (privileges.identity.switchUser) await giveSandbox(spec, privileges.identity);
     const init = await this.launcher.fork(id, spec);
     container.init = init;
     container.pid = init.pid;
@@ -475,7 +529,11 @@ export class Containerizer {
     const parts = await this.collect(container, 'status', (isolator) => isolator.status?.(id));
     return mergeStatuses([
       ...parts,
-      { container_id: id, ...(container.pid === undefined ? {} : { executor_pid: container.pid }) },
+      {
+        container_id: id,
+        ...(container.pid === undefined ? {} : { executor_pid: container.pid }),
+        ...(container.privileges ? { privileges: container.privileges } : {}),
+      },
     ]);
   }
 
@@ -538,7 +596,8 @@ export class Containerizer {
         continue;
       }
       const dir = containerRuntimeDir(this.runtimeDir, id);
-      const config = readCheckpoint<LaunchCheckpoint>(join(dir, CHECKPOINT.launch))?.config;
+      const launched = readCheckpoint<LaunchCheckpoint>(join(dir, CHECKPOINT.launch));
+      const config = launched?.config;
       const init = readCheckpoint<InitCheckpoint>(join(dir, CHECKPOINT.init));
       if (!config || !init) {
         orphans.push(id);
@@ -561,6 +620,7 @@ export class Containerizer {
       const container = this.track(id, 'RUNNING', config);
       container.pid = init.pid;
       container.startTime = init.start_time;
+      if (launched?.privileges) container.privileges = launched.privileges;
     }
 
     const { running, orphans: untracked } = await this.launcher.recover(expected);

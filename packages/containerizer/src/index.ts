@@ -19,8 +19,15 @@ export {
   type RecoveryResult,
 } from './containerizer.ts';
 export { LaunchInfoConflictError, UnsupportedLaunchInfoError } from './errors.ts';
-export { buildInitSpec, commandArgv, DEFAULT_PATH } from './init-spec.ts';
+export { buildInitSpec, type CommandPrivileges, commandArgv, DEFAULT_PATH } from './init-spec.ts';
 export { ENGINE_LAUNCH_FIELDS } from './launch-fields.ts';
 export { type IsolatorLaunchInfo, mergeLaunchInfos } from './launch-info-merge.ts';
 export { mergeStatistics, mergeStatuses } from './merge-reports.ts';
+export {
+  type CommandIdentity,
+  commandIdentity,
+  NO_NEW_PRIVILEGES_POLICIES,
+  type NoNewPrivilegesPolicy,
+} from './privileges.ts';
 export { exitCodeOf, signalOf, terminationOf } from './termination.ts';
+export type { UserFiles } from './users.ts';

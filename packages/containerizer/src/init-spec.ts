@@ -11,6 +11,7 @@ import type { InitSpec } from '@corral/launcher';
 import { CHECKPOINT } from './checkpoint.ts';
 import { UnsupportedLaunchInfoError } from './errors.ts';
 import type { IsolatorLaunchInfo } from './launch-info-merge.ts';
+import type { CommandIdentity } from './privileges.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -46,19 +47,10 @@ function checkSupported(
   launchInfo: ContainerLaunchInfo,
   parts: readonly IsolatorLaunchInfo[],
 ): void {
-  const unsupported = [
-    'enter_namespaces',
-    'effective_capabilities',
-    'bounding_capabilities',
-    'supplementary_groups',
-    'no_new_privileges',
-    'working_directory',
-  ] as const;
+  const unsupported = ['enter_namespaces', 'working_directory'] as const;
   for (const field of unsupported) {
     const value = launchInfo[field];
-    if (value === undefined || (Array.isArray(value) && value.length === 0) || value === false) {
-      continue;
-    }
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     const setters = parts.filter((part) => part.info[field] !== undefined).map((p) => p.isolator);
     throw new UnsupportedLaunchInfoError(field, setters);
   }
@@ -66,18 +58,20 @@ function checkSupported(
 
 /**
  * The environment of the command, later entries winning: a default PATH, Corral's own variables,
- * the isolators' variables, then the user's. The agent's own environment is not passed on, so no
- * agent secret reaches a container.
+ * USER and HOME of a user `command.user` named, the isolators' variables, then the user's. The
+ * agent's own environment is not passed on, so no agent secret reaches a container.
  */
 function environment(
   id: ContainerID,
   config: ContainerConfig,
   launchInfo: ContainerLaunchInfo,
+  identity: CommandIdentity,
 ): Record<string, string> {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
     CORRAL_SANDBOX: config.directory,
     CORRAL_CONTAINER_ID: containerIdToString(id),
+    ...(identity.home === undefined ? {} : { USER: identity.user, HOME: identity.home }),
   };
   for (const { name, value } of launchInfo.environment?.variables ?? []) env[name] = value;
   for (const { name, value } of config.command_info.environment?.variables ?? []) {
@@ -86,12 +80,39 @@ function environment(
   return env;
 }
 
+/** Who the command runs as, and whether the engine sets no_new_privs (see privileges.ts). */
+export interface CommandPrivileges {
+  readonly identity: CommandIdentity;
+  readonly noNewPrivileges: boolean;
+}
+
+/** The init's user, groups, capabilities and no_new_privs. */
+function privilegeSpec(
+  launchInfo: ContainerLaunchInfo,
+  { identity, noNewPrivileges }: CommandPrivileges,
+): Partial<InitSpec> {
+  const extraGroups = launchInfo.supplementary_groups ?? [];
+  const switchGroups = identity.switchUser || extraGroups.length > 0;
+  return {
+    ...(identity.switchUser ? { user: { uid: identity.uid, gid: identity.gid } } : {}),
+    ...(switchGroups ? { groups: [...new Set([...identity.groups, ...extraGroups])] } : {}),
+    ...(launchInfo.effective_capabilities
+      ? { effectiveCapabilities: launchInfo.effective_capabilities.capabilities }
+      : {}),
+    ...(launchInfo.bounding_capabilities
+      ? { boundingCapabilities: launchInfo.bounding_capabilities.capabilities }
+      : {}),
+    noNewPrivileges: noNewPrivileges || launchInfo.no_new_privileges === true,
+  };
+}
+
 /** Turns a container's config and merged launch info into what the launcher runs. */
 export function buildInitSpec(
   id: ContainerID,
   config: ContainerConfig,
   launchInfo: ContainerLaunchInfo,
   parts: readonly IsolatorLaunchInfo[],
+  privileges: CommandPrivileges,
 ): InitSpec {
   checkSupported(launchInfo, parts);
   const namespaces = launchInfo.clone_namespaces ?? [];
@@ -104,12 +125,13 @@ export function buildInitSpec(
   }
   return {
     argv: commandArgv(config.command_info),
-    environment: environment(id, config, launchInfo),
+    environment: environment(id, config, launchInfo, privileges.identity),
     workingDirectory: config.directory,
     cloneNamespaces: namespaces,
     mounts: launchInfo.mounts ?? [],
     rlimits: launchInfo.rlimits ?? [],
     ...(hostname === undefined ? {} : { hostname }),
+    ...privilegeSpec(launchInfo, privileges),
     statusFile: join(config.runtime_directory, CHECKPOINT.status),
     stdoutFile: join(config.directory, 'stdout'),
     stderrFile: join(config.directory, 'stderr'),

@@ -15,6 +15,7 @@ export function mergeStatuses(parts: readonly ContainerStatus[]): ContainerStatu
     if (part.cgroup_info) merged.cgroup_info = { ...merged.cgroup_info, ...part.cgroup_info };
     if (part.executor_pid !== undefined) merged.executor_pid = part.executor_pid;
     if (part.container_id !== undefined) merged.container_id = part.container_id;
+    if (part.privileges !== undefined) merged.privileges = part.privileges;
   }
   return merged;
 }

@@ -44,6 +44,11 @@ export interface LinuxInfo {
   /** Size of the private /dev/shm in MB (PRIVATE ipc mode only). */
   readonly shm_size?: number;
   readonly share_cgroups?: boolean;
+  /**
+   * Corral's addition: `false` opts this container out of no_new_privs, which the engine sets by
+   * default; only when the agent allows it (`--no_new_privileges=optional`).
+   */
+  readonly no_new_privileges?: boolean;
 }
 
 /** RLMT_* names of `mesos.RLimitInfo.RLimit.Type`. */

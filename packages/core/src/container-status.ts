@@ -19,6 +19,24 @@ export interface CgroupInfo {
 }
 
 /**
+ * What a container's command runs with, as the engine applied it (Corral's addition: Mesos
+ * reports none of it). Capability names are Mesos' (`NET_RAW`).
+ */
+export interface ContainerPrivileges {
+  /** The user's name; without `command.user`, the agent's own user. */
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups. */
+  readonly groups: readonly number[];
+  /** Absent: none applied (root then gets its bounding set at exec, other users nothing). */
+  readonly effective_capabilities?: readonly string[];
+  /** Absent: none applied (the agent's own bounding set). */
+  readonly bounding_capabilities?: readonly string[];
+  readonly no_new_privileges: boolean;
+}
+
+/**
  * A container's status as isolators report it; the engine merges every isolator's part and adds
  * `container_id` and `executor_pid`.
  */
@@ -27,4 +45,6 @@ export interface ContainerStatus {
   readonly executor_pid?: number;
   readonly network_infos?: readonly NetworkInfo[];
   readonly cgroup_info?: CgroupInfo;
+  /** Set by the engine, not by isolators. */
+  readonly privileges?: ContainerPrivileges;
 }

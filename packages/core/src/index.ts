@@ -1,3 +1,4 @@
+export { CAPABILITIES, capabilityNumber } from './capabilities.ts';
 export { cgroupsFlags } from './cgroups-flags.ts';
 export type {
   CapabilityRequest,
@@ -26,7 +27,13 @@ export {
   validateContainerId,
   validateContainerIdValue,
 } from './container-id.ts';
-export type { CgroupInfo, ContainerStatus, IpAddress, NetworkInfo } from './container-status.ts';
+export type {
+  CgroupInfo,
+  ContainerPrivileges,
+  ContainerStatus,
+  IpAddress,
+  NetworkInfo,
+} from './container-status.ts';
 export {
   type CgroupsSettings,
   type IsolatorContext,
@@ -63,8 +70,8 @@ export {
   parseInteger,
 } from './flags.ts';
 export { isValidIsolatorName, parseIsolationList } from './isolation-list.ts';
-export { KeyedQueue } from './keyed-queue.ts';
 export type { Isolator, MaybePromise } from './isolator.ts';
+export { KeyedQueue } from './keyed-queue.ts';
 export {
   covers,
   isLaunchFieldPath,

@@ -7,13 +7,15 @@ describe('KeyedQueue', () => {
   it('runs one operation at a time per key, in call order, past failures', async () => {
     const queue = new KeyedQueue();
     const log: string[] = [];
-    const op = (name: string, fail = false) => async () => {
-      log.push(`start ${name}`);
-      await tick();
-      log.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const op =
+      (name: string, fail = false) =>
+      async () => {
+        log.push(`start ${name}`);
+        await tick();
+        log.push(`end ${name}`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const results = await Promise.allSettled([
       queue.run('a', op('a1', true)),
       queue.run('a', op('a2')),

@@ -123,6 +123,12 @@ export const KNOWN_LAUNCH_FIELDS: readonly KnownLaunchField[] = [
     example: { capabilities: ['CHOWN'] },
   },
   {
+    path: 'container.linux_info.no_new_privileges',
+    meaning: 'false opts out of no_new_privs (Corral)',
+    example: false,
+    defaultValue: true,
+  },
+  {
     path: 'container.linux_info.share_pid_namespace',
     meaning: "share the parent's pid namespace",
     isolator: 'namespaces/pid',

@@ -16,16 +16,20 @@
  * it alive. Each message is one datagram (fd 3 is a SOCK_SEQPACKET socket) ending in a newline.
  *
  * Arguments: [--mount SOURCE TARGET TYPE FLAGS DATA]... [--rlimit=NOFILE:SOFT:HARD]...
- *            [--cwd=DIR] [--hostname=NAME] [--status-file=PATH] -- COMMAND [ARG]...
+ *            [--cwd=DIR] [--hostname=NAME] [--status-file=PATH] [--user=UID:GID] [--groups=GID,...]
+ *            [--cap-effective=MASK] [--cap-bounding=MASK] [--no-new-privs] -- COMMAND [ARG]...
  * A mount takes five separate arguments (empty string = absent) so that no separator can clash
  * with paths or filesystem data; FLAGS is a comma-separated list of mount(8) option names.
- * SOFT and HARD are decimal or `unlimited`.
+ * SOFT and HARD are decimal or `unlimited`. A MASK is hexadecimal, bit N for capability N.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,16 @@ static size_t rlimit_count;
 static const char *cwd, *hostname, *status_file;
 static char *status_tmp;
 static char **command;
+
+/* Who the command runs as, and with which capabilities (see drop_privileges). */
+static int switch_user, set_groups, has_effective, has_bounding, no_new_privs;
+static uid_t user_uid;
+static gid_t user_gid;
+static gid_t *groups;
+static size_t group_count;
+static uint64_t cap_effective, cap_bounding;
+/* The highest capability the running kernel has (/proc/sys/kernel/cap_last_cap). */
+static int cap_last;
 
 /* Read by the signal handler: 0 until the command is forked. */
 static volatile sig_atomic_t child_pid;
@@ -275,6 +289,44 @@ static void parse_rlimit(const char *arg, struct rlimit_spec *spec) {
   spec->limit.rlim_max = parse_limit(hard + 1, arg);
 }
 
+/* A decimal id ending at `stop` (or the end); `arg` names the argument in errors. */
+static unsigned long parse_id(const char *text, char stop, const char **next, const char *arg) {
+  char *end;
+  errno = 0;
+  unsigned long value = strtoul(text, &end, 10);
+  if (errno || end == text || *text == '-' || value > 0xfffffffeUL || (*end && *end != stop))
+    usage("bad id", arg);
+  *next = end;
+  return value;
+}
+
+static void parse_user(const char *arg) {
+  const char *next;
+  user_uid = (uid_t)parse_id(arg + 7, ':', &next, arg);
+  if (*next != ':') usage("bad user, expected UID:GID", arg);
+  user_gid = (gid_t)parse_id(next + 1, '\0', &next, arg);
+  switch_user = 1;
+}
+
+static void parse_groups(const char *arg) {
+  const char *next = arg + 9;
+  set_groups = 1;
+  groups = calloc(strlen(next) / 2 + 1, sizeof *groups);
+  if (!groups) usage("out of memory", "");
+  while (*next) {
+    groups[group_count++] = (gid_t)parse_id(next, ',', &next, arg);
+    next += *next == ',';
+  }
+}
+
+static uint64_t parse_mask(const char *text, const char *arg) {
+  char *end;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 16);
+  if (errno || end == text || *end || *text == '-') usage("bad capability mask", arg);
+  return value;
+}
+
 static void parse_arguments(int argc, char **argv) {
   mounts = calloc((size_t)argc, sizeof *mounts);
   rlimits = calloc((size_t)argc, sizeof *rlimits);
@@ -297,6 +349,18 @@ static void parse_arguments(int argc, char **argv) {
       hostname = arg + 11;
     } else if (strncmp(arg, "--status-file=", 14) == 0) {
       status_file = arg + 14;
+    } else if (strncmp(arg, "--user=", 7) == 0) {
+      parse_user(arg);
+    } else if (strncmp(arg, "--groups=", 9) == 0) {
+      parse_groups(arg);
+    } else if (strncmp(arg, "--cap-effective=", 16) == 0) {
+      cap_effective = parse_mask(arg + 16, arg);
+      has_effective = 1;
+    } else if (strncmp(arg, "--cap-bounding=", 15) == 0) {
+      cap_bounding = parse_mask(arg + 15, arg);
+      has_bounding = 1;
+    } else if (strcmp(arg, "--no-new-privs") == 0) {
+      no_new_privs = 1;
     } else {
       usage("unknown argument", arg);
     }
@@ -379,6 +443,77 @@ static void perform_mount(const struct mount_spec *m) {
     init_fail("change propagation of '%s': %s", m->target, strerror(errno));
 }
 
+static int read_cap_last(void) {
+  FILE *file = fopen("/proc/sys/kernel/cap_last_cap", "re");
+  int last = -1;
+  if (!file) init_fail("open '/proc/sys/kernel/cap_last_cap': %s", strerror(errno));
+  int read = fscanf(file, "%d", &last);
+  fclose(file);
+  if (read != 1 || last < 0 || last > 63)
+    init_fail("'/proc/sys/kernel/cap_last_cap' holds no capability number from 0 to 63");
+  return last;
+}
+
+static uint64_t joined(uint32_t low, uint32_t high) {
+  return (uint64_t)high << 32 | low;
+}
+
+/* Sets effective = permitted and inheritable to the effective set, or else keeps what is left of
+ * them inside `bounding`. */
+static void set_capability_sets(int exec_pipe, uint64_t bounding) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &header, data) != 0)
+    child_fail(exec_pipe, "capget: %s", strerror(errno));
+  uint64_t permitted = joined(data[0].permitted, data[1].permitted) & bounding;
+  uint64_t inheritable = joined(data[0].inheritable, data[1].inheritable) & bounding;
+  if (has_effective) permitted = inheritable = cap_effective;
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = data[i].permitted = (uint32_t)(permitted >> (32 * i));
+    data[i].inheritable = (uint32_t)(inheritable >> (32 * i));
+  }
+  if (syscall(SYS_capset, &header, data) != 0)
+    child_fail(exec_pipe, "set capabilities %#llx: %s", (unsigned long long)permitted,
+               strerror(errno));
+}
+
+/*
+ * The command's last steps before exec, in this order:
+ *  1. drop what is outside the bounding set (needs CAP_SETPCAP, which we still have as root);
+ *  2. with an effective set: SECBIT_NOROOT, locked, so that neither uid 0 nor a setuid-root
+ *     binary gets capabilities at exec beyond the ambient set; and keep-caps across the switch;
+ *  3. groups, gid, uid, as raw syscalls: glibc's wrappers would try to change the ids of every
+ *     thread, and this child shares the init's memory;
+ *  4. effective = permitted = inheritable = ambient = the effective set: exec turns the ambient
+ *     set into the command's permitted and effective sets, for root and other users alike;
+ *  5. no_new_privs: exec grants nothing more (setuid bits, file capabilities).
+ */
+static void drop_privileges(int exec_pipe) {
+  int capabilities = has_effective || has_bounding;
+  uint64_t bounding = has_bounding ? cap_bounding : ~(uint64_t)0;
+  for (int cap = 0; has_bounding && cap <= cap_last; cap++)
+    if (!(bounding >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+      child_fail(exec_pipe, "drop capability %d from the bounding set: %s", cap, strerror(errno));
+  if (has_effective && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) != 0)
+    child_fail(exec_pipe, "set SECBIT_NOROOT: %s", strerror(errno));
+  if (has_effective && switch_user && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+    child_fail(exec_pipe, "keep capabilities across the user switch: %s", strerror(errno));
+  if (set_groups && syscall(SYS_setgroups, group_count, groups) != 0)
+    child_fail(exec_pipe, "setgroups: %s", strerror(errno));
+  if (switch_user && (syscall(SYS_setresgid, user_gid, user_gid, user_gid) != 0 ||
+                      syscall(SYS_setresuid, user_uid, user_uid, user_uid) != 0))
+    child_fail(exec_pipe, "switch to uid %u gid %u: %s", (unsigned)user_uid, (unsigned)user_gid,
+               strerror(errno));
+  if (capabilities) set_capability_sets(exec_pipe, bounding);
+  if (has_effective && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+    child_fail(exec_pipe, "clear the ambient set: %s", strerror(errno));
+  for (int cap = 0; has_effective && cap <= cap_last; cap++)
+    if ((cap_effective >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+      child_fail(exec_pipe, "raise ambient capability %d: %s", cap, strerror(errno));
+  if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail(exec_pipe, "set no_new_privs: %s", strerror(errno));
+}
+
 /* The command's stack until it execs: the child shares our memory (see start_command). */
 static char command_stack[256 * 1024] __attribute__((aligned(16)));
 
@@ -402,6 +537,7 @@ static int run_command(void *arg) {
       child_fail(exec_pipe, "create working directory '%s': %s", cwd, strerror(errno));
     if (chdir(cwd) != 0) child_fail(exec_pipe, "chdir '%s': %s", cwd, strerror(errno));
   }
+  drop_privileges(exec_pipe);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   execvp(command[0], command);
@@ -444,6 +580,7 @@ int init_main(int argc, char **argv, int container_namespaces) {
   namespaces = container_namespaces;
   parse_arguments(argc, argv);
   install_signal_handlers();
+  if (has_effective || has_bounding) cap_last = read_cap_last();
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -64,6 +64,37 @@ describe('helperArguments', () => {
     ]);
   });
 
+  it('encodes the user, groups, capability masks and no_new_privs before the separator', () => {
+    const args = helperArguments({
+      ...spec,
+      user: { uid: 65534, gid: 65534 },
+      groups: [65534, 27],
+      effectiveCapabilities: ['CAP_NET_BIND_SERVICE'],
+      boundingCapabilities: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE', 'CAP_CHECKPOINT_RESTORE'],
+      noNewPrivileges: true,
+    });
+    expect(args.slice(1, args.indexOf('--'))).toEqual([
+      '--user=65534:65534',
+      '--groups=65534,27',
+      '--cap-effective=400',
+      '--cap-bounding=10000000401',
+      '--no-new-privs',
+      '--status-file=/run/c1/status',
+    ]);
+    expect(helperArguments({ ...spec, groups: [], effectiveCapabilities: [] })).toContain(
+      '--groups=',
+    );
+  });
+
+  it.each([
+    [{ user: { uid: -1, gid: 0 } }, 'Invalid uid -1: expected an integer from 0 to 4294967294'],
+    [{ user: { uid: 0, gid: 4294967295 } }, 'Invalid gid 4294967295'],
+    [{ groups: [1.5] }, 'Invalid group 1.5'],
+    [{ effectiveCapabilities: ['CAP_FLY'] }, "Unknown capability 'CAP_FLY' in the effective set"],
+  ] as const)('refuses %o', (privileges, message) => {
+    expect(() => helperArguments({ ...spec, ...privileges })).toThrow(message);
+  });
+
   it('keeps an argv that looks like helper options after the separator', () => {
     const args = helperArguments({ ...spec, argv: ['--ns=net', '--'] });
     expect(args.slice(args.indexOf('--'))).toEqual(['--', '--ns=net', '--']);

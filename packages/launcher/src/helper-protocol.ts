@@ -1,4 +1,4 @@
-import type { RLimit } from '@corral/core';
+import { CAPABILITIES, type Capability, capabilityNumber, type RLimit } from '@corral/core';
 import { LaunchError } from './errors.ts';
 import type { InitSpec } from './launcher.ts';
 
@@ -22,6 +22,51 @@ function rlimitArgument(rlimit: RLimit): string {
   return `--rlimit=${type.replace(/^RLMT_/, '')}:${soft ?? 'unlimited'}:${hard ?? 'unlimited'}`;
 }
 
+function isId(value: number): boolean {
+  // 2^32 - 1 is (uid_t)-1, which set*id(2) takes as "leave unchanged".
+  return Number.isSafeInteger(value) && value >= 0 && value < 0xffffffff;
+}
+
+function idArgument(what: string, value: number): string {
+  if (!isId(value)) {
+    throw new LaunchError(`Invalid ${what} ${value}: expected an integer from 0 to 4294967294`);
+  }
+  return String(value);
+}
+
+/** `names` as the init's hexadecimal mask, bit N for capability N. */
+function capabilityMask(names: readonly Capability[], set: string): string {
+  let mask = 0n;
+  for (const name of names) {
+    const number = capabilityNumber(name);
+    if (number === undefined) {
+      throw new LaunchError(
+        `Unknown capability '${name}' in the ${set} set; known: ${CAPABILITIES.join(', ')}`,
+      );
+    }
+    mask |= 1n << BigInt(number);
+  }
+  return mask.toString(16);
+}
+
+function privilegeArguments(spec: InitSpec): string[] {
+  const args: string[] = [];
+  if (spec.user) {
+    args.push(`--user=${idArgument('uid', spec.user.uid)}:${idArgument('gid', spec.user.gid)}`);
+  }
+  if (spec.groups) {
+    args.push(`--groups=${spec.groups.map((gid) => idArgument('group', gid)).join(',')}`);
+  }
+  if (spec.effectiveCapabilities) {
+    args.push(`--cap-effective=${capabilityMask(spec.effectiveCapabilities, 'effective')}`);
+  }
+  if (spec.boundingCapabilities) {
+    args.push(`--cap-bounding=${capabilityMask(spec.boundingCapabilities, 'bounding')}`);
+  }
+  if (spec.noNewPrivileges) args.push('--no-new-privs');
+  return args;
+}
+
 /** The init's arguments for `spec` (see native/init.c for the encoding). */
 export function helperArguments(spec: InitSpec): string[] {
   if (spec.argv.length === 0) throw new LaunchError('Cannot launch an empty argv');
@@ -39,6 +84,7 @@ export function helperArguments(spec: InitSpec): string[] {
   for (const rlimit of spec.rlimits) args.push(rlimitArgument(rlimit));
   args.push(`--cwd=${spec.workingDirectory}`);
   if (spec.hostname !== undefined) args.push(`--hostname=${spec.hostname}`);
+  args.push(...privilegeArguments(spec));
   args.push(`--status-file=${spec.statusFile}`, '--', ...spec.argv);
   return args;
 }

@@ -6,6 +6,7 @@ export {
 export { DestroyError, LaunchError, RecoveryError } from './errors.ts';
 export type {
   InitSpec,
+  InitUser,
   Launcher,
   LauncherRecovery,
   PendingInit,

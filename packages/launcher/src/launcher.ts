@@ -1,4 +1,10 @@
-import type { ContainerID, ContainerMountInfo, Namespace, RLimit } from '@corral/core';
+import type { Capability, ContainerID, ContainerMountInfo, Namespace, RLimit } from '@corral/core';
+
+/** The ids the command runs with, set by the init after isolation, just before exec. */
+export interface InitUser {
+  readonly uid: number;
+  readonly gid: number;
+}
 
 /** Everything the native init helper needs to start a container's command. */
 export interface InitSpec {
@@ -15,6 +21,19 @@ export interface InitSpec {
   readonly rlimits: readonly RLimit[];
   /** Set inside a new UTS namespace. */
   readonly hostname?: string;
+  /** Absent: the command keeps the agent's ids. */
+  readonly user?: InitUser;
+  /** Supplementary groups (setgroups); absent: the agent's. */
+  readonly groups?: readonly number[];
+  /**
+   * What the command runs with: exactly these capabilities (for root too). Absent: those its
+   * user gets at exec (all of the bounding set for root, none for other users).
+   */
+  readonly effectiveCapabilities?: readonly Capability[];
+  /** Everything else is dropped from the bounding set. Absent: the agent's bounding set. */
+  readonly boundingCapabilities?: readonly Capability[];
+  /** Sets no_new_privs: exec gains nothing from setuid bits or file capabilities. */
+  readonly noNewPrivileges?: boolean;
   /** The helper writes the command's wait(2) status here, atomically, when the command exits. */
   readonly statusFile: string;
   /** Files that receive the command's stdout and stderr (appended, created if missing). */

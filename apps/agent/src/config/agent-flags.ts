@@ -1,3 +1,4 @@
+import { NO_NEW_PRIVILEGES_POLICIES } from '@corral/containerizer';
 import { cgroupsFlags, flag } from '@corral/core';
 
 /** The agent's own flags; isolators bring theirs in their manifests. */
@@ -46,6 +47,15 @@ export const agentFlags = {
     help: 'Log level',
     values: ['trace', 'debug', 'info', 'warn', 'error'],
     default: 'info',
+  }),
+  switch_user: flag.boolean({
+    help: "Run each command as the user its command.user names (the agent must be root); false refuses any user but the agent's own",
+    default: true,
+  }),
+  no_new_privileges: flag.enumeration({
+    help: 'no_new_privs for commands: required (every container), optional (on unless container.linux_info.no_new_privileges is false), disabled (only when a container asks)',
+    values: NO_NEW_PRIVILEGES_POLICIES,
+    default: 'required',
   }),
   max_completed_containers: flag.integer({
     help: 'How many terminated containers /state keeps until they are removed',

@@ -63,7 +63,7 @@ describe('agent flags', () => {
     [['--isolation=posix/cpu,posix/cpu'], /names 'posix\/cpu' more than once/],
     [
       ['--isolation=posix/gpu'],
-      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, linux\/capabilities, namespaces\/ipc, posix\/cpu, posix\/mem/,
     ],
     [['--authenticate_http_readwrite'], /--authenticate_http_readwrite needs --http_credentials/],
     [

@@ -5,6 +5,7 @@
 export const BUILTIN_ISOLATOR_PACKAGES: ReadonlyMap<string, string> = new Map([
   ['cgroups/net_cls', '@corral/isolator-cgroups-net-cls'],
   ['docker/volume', '@corral/isolator-docker-volume'],
+  ['linux/capabilities', '@corral/isolator-linux-capabilities'],
   ['namespaces/ipc', '@corral/isolator-namespaces-ipc'],
   ['posix/cpu', '@corral/isolator-posix'],
   ['posix/mem', '@corral/isolator-posix'],
