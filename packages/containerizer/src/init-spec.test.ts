@@ -125,4 +125,11 @@ describe('buildInitSpec', () => {
       ),
     ).toThrow(/needs a UTS namespace/);
   });
+
+  it("takes an isolator's hostname when the launch names none, the launch's otherwise", () => {
+    const uts = { clone_namespaces: ['uts'] as const, hostname: 'from-isolator' };
+    expect(buildInitSpec({ value: 'c1' }, config, uts, [], AGENT).hostname).toBe('from-isolator');
+    const named = { ...config, container_info: { hostname: 'asked' } };
+    expect(buildInitSpec({ value: 'c1' }, named, uts, [], AGENT).hostname).toBe('asked');
+  });
 });

@@ -116,7 +116,7 @@ export function buildInitSpec(
 ): InitSpec {
   checkSupported(launchInfo, parts);
   const namespaces = launchInfo.clone_namespaces ?? [];
-  const hostname = config.container_info?.hostname;
+  const hostname = config.container_info?.hostname ?? launchInfo.hostname;
   if (hostname !== undefined && !namespaces.includes('uts')) {
     throw new InvalidContainerConfigError(
       'container.hostname',

@@ -12,6 +12,7 @@ const EXCLUSIVE_FIELDS = [
   'rlimits',
   'effective_capabilities',
   'bounding_capabilities',
+  'hostname',
 ] as const satisfies readonly (keyof ContainerLaunchInfo)[];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -38,7 +38,8 @@ export interface CapabilityInfo {
  * What an isolator's `prepare` returns, and what the engine merges (in isolator order) into the
  * single launch info the launcher applies. Merge rules (enforced by the engine): repeated fields
  * are concatenated, namespaces become sets, and two isolators setting one of `working_directory`,
- * `rlimits`, `effective_capabilities` or `command` is a conflict that fails the launch.
+ * `rlimits`, `effective_capabilities`, `bounding_capabilities` or `hostname` is a conflict that
+ * fails the launch.
  */
 export interface ContainerLaunchInfo {
   readonly environment?: { readonly variables: readonly EnvironmentVariable[] };
@@ -49,6 +50,11 @@ export interface ContainerLaunchInfo {
   readonly effective_capabilities?: CapabilityInfo;
   readonly bounding_capabilities?: CapabilityInfo;
   readonly working_directory?: string;
+  /**
+   * The hostname inside the container's UTS namespace when the launch asks for none
+   * (`container.hostname` wins), e.g. one derived from the container id by a network isolator.
+   */
+  readonly hostname?: string;
   readonly supplementary_groups?: readonly number[];
   readonly no_new_privileges?: boolean;
 }

@@ -17,6 +17,7 @@ const LAUNCH_INFO_FIELDS = Object.keys({
   effective_capabilities: true,
   bounding_capabilities: true,
   working_directory: true,
+  hostname: true,
   supplementary_groups: true,
   no_new_privileges: true,
 } satisfies Record<keyof ContainerLaunchInfo, true>);

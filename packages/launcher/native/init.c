@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/mount.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -576,6 +578,19 @@ static int reap_until_command_exits(void) {
   }
 }
 
+/* A new network namespace starts with `lo` down: programs expect 127.0.0.1 to work, as with runc. */
+static void bring_loopback_up(void) {
+  struct ifreq request;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) init_fail("socket for the loopback interface: %s", strerror(errno));
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &request) != 0) init_fail("read lo's flags: %s", strerror(errno));
+  request.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &request) != 0) init_fail("bring lo up: %s", strerror(errno));
+  close(fd);
+}
+
 int init_main(int argc, char **argv, int container_namespaces) {
   namespaces = container_namespaces;
   parse_arguments(argc, argv);
@@ -600,6 +615,7 @@ int init_main(int argc, char **argv, int container_namespaces) {
     if (sethostname(hostname, strlen(hostname)) != 0)
       init_fail("sethostname '%s': %s", hostname, strerror(errno));
   }
+  if (namespaces & CLONE_NEWNET) bring_loopback_up();
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     init_fail("set child subreaper: %s", strerror(errno));
   if (setenv("PATH", DEFAULT_PATH, 0) != 0) init_fail("setenv PATH: %s", strerror(errno));

@@ -118,6 +118,14 @@ describeOnKernel(
       expect(mode).toBe('1777');
     });
 
+    it('brings loopback up in a new network namespace', async () => {
+      sandbox = new Sandbox();
+      const init = await start(['ip', '-o', 'link', 'show', 'lo'], { cloneNamespaces: ['net'] });
+      await init.release();
+      expect(await init.exited).toBe(0);
+      expect(sandbox.stdout()).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+    });
+
     it('bind-mounts read-only, creating the missing target', async () => {
       sandbox = new Sandbox();
       const source = join(sandbox.dir, 'source');
