@@ -1,4 +1,5 @@
 import type { ContainerID } from './container-id.ts';
+import type { NetworkInfo } from './container-status.ts';
 
 /**
  * The per-container input to `Isolator.prepare`. Field names are the Mesos JSON names (snake_case)
@@ -106,6 +107,7 @@ export interface ContainerInfo {
   readonly type?: 'MESOS';
   readonly hostname?: string;
   readonly volumes?: readonly Volume[];
+  readonly network_infos?: readonly NetworkInfo[];
   readonly linux_info?: LinuxInfo;
   readonly rlimit_info?: RLimitInfo;
 }

@@ -5,10 +5,26 @@ export interface IpAddress {
   readonly ip_address?: string;
 }
 
+/** A host port forwarded to a container port (Mesos' `NetworkInfo.PortMapping`). */
+export interface PortMapping {
+  readonly host_port: number;
+  readonly container_port: number;
+  /** `tcp` (the default) or `udp`. */
+  readonly protocol?: string;
+}
+
+export interface Label {
+  readonly key: string;
+  readonly value?: string;
+}
+
+/** A network a container asks to join (`container.network_infos[]`) or is attached to (status). */
 export interface NetworkInfo {
   readonly ip_addresses?: readonly IpAddress[];
   readonly name?: string;
   readonly groups?: readonly string[];
+  readonly labels?: { readonly labels?: readonly Label[] };
+  readonly port_mappings?: readonly PortMapping[];
 }
 
 export interface CgroupInfo {

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { InvalidFlagError } from './errors.ts';
-import { flag, parseBytes, parseFlag, parseFlags } from './flags.ts';
+import { flag, parseBytes, parseFlag, parseFlags, pathList } from './flags.ts';
 
 describe('flag.integer with hex', () => {
   const primary = flag.integer({ help: 'primary handle', min: 1, max: 0xffff, hex: true });
@@ -90,6 +90,19 @@ describe('flag.boolean, enumeration, string, custom', () => {
     expect(() => parseFlag('thing', failing, 'x')).toThrow(
       "Invalid value 'x' for flag --thing: x is not allowed; accepted: anything but x",
     );
+  });
+});
+
+describe('flag.directory and flag.paths', () => {
+  it('take absolute directories, and keep a path list as the text given', () => {
+    const dir = flag.directory({ help: 'd' });
+    expect(parseFlag('d', dir, '/var/lib/x')).toBe('/var/lib/x');
+    expect(() => parseFlag('d', dir, 'rel')).toThrow(/'rel' is not an absolute directory/);
+    const paths = flag.paths({ help: 'p' });
+    expect(parseFlag('p', paths, '/usr/lib/cni:/opt/cni/bin')).toBe('/usr/lib/cni:/opt/cni/bin');
+    expect(pathList('/usr/lib/cni::/opt/cni/bin')).toEqual(['/usr/lib/cni', '/opt/cni/bin']);
+    expect(() => parseFlag('p', paths, '/a:b')).toThrow(/\('b' is relative\)/);
+    expect(() => parseFlag('p', paths, ':')).toThrow(/not a colon-separated list/);
   });
 });
 

@@ -112,6 +112,11 @@ function spec<T>(
   return { type, accepted, ...options, parse: parse as (raw: string) => Exclude<T, undefined> };
 }
 
+/** The directories of a `flag.paths` value. */
+export function pathList(value: string): string[] {
+  return value.split(':').filter((dir) => dir !== '');
+}
+
 /** Builders for flag specs, with the value type inferred from the options. */
 export const flag = {
   string<const O extends CommonOptions<string>>(options: O): FlagSpec<Valued<O, string>> {
@@ -153,6 +158,36 @@ export const flag = {
       if ((options.values as readonly string[]).includes(raw)) return raw as V;
       throw new Error(`'${raw}' is not ${accepted}`);
     });
+  },
+
+  /** An absolute directory. */
+  directory<const O extends CommonOptions<string>>(options: O): FlagSpec<Valued<O, string>> {
+    return spec<Valued<O, string>>('string', 'an absolute directory', options, (raw) => {
+      if (!raw.startsWith('/')) throw new Error(`'${raw}' is not an absolute directory`);
+      return raw;
+    });
+  },
+
+  /**
+   * Absolute directories separated by colons, as PATH is written. The value stays that text (so
+   * `--help` and `/flags` show it as given); `pathList` splits it.
+   */
+  paths<const O extends CommonOptions<string>>(options: O): FlagSpec<Valued<O, string>> {
+    return spec<Valued<O, string>>(
+      'string',
+      'absolute directories separated by colons, e.g. /usr/lib/cni:/opt/cni/bin',
+      options,
+      (raw) => {
+        const dirs = pathList(raw);
+        const relative = dirs.find((dir) => !dir.startsWith('/'));
+        if (dirs.length === 0 || relative !== undefined) {
+          throw new Error(
+            `'${raw}' is not a colon-separated list of absolute directories${relative ? ` ('${relative}' is relative)` : ''}`,
+          );
+        }
+        return raw;
+      },
+    );
   },
 
   custom<T, const O extends CustomOptions<T> = CustomOptions<T>>(

@@ -32,7 +32,9 @@ export type {
   ContainerPrivileges,
   ContainerStatus,
   IpAddress,
+  Label,
   NetworkInfo,
+  PortMapping,
 } from './container-status.ts';
 export {
   type CgroupsSettings,
@@ -40,6 +42,7 @@ export {
   type Logger,
   silentLogger,
 } from './context.ts';
+export { writeFileDurably } from './durable-file.ts';
 export {
   ContainerExistsError,
   type ContainerIdRule,
@@ -68,6 +71,7 @@ export {
   parseFlag,
   parseFlags,
   parseInteger,
+  pathList,
 } from './flags.ts';
 export { isValidIsolatorName, parseIsolationList } from './isolation-list.ts';
 export type { Isolator, MaybePromise } from './isolator.ts';

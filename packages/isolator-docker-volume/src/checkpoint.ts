@@ -1,15 +1,6 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably } from '@corral/core';
 
 /** One volume a container holds (or may hold) mounted through its plugin. */
 export interface HeldVolume {
@@ -29,9 +20,9 @@ export interface VolumeCheckpoint {
 const SUFFIX = '.json';
 
 /**
- * Per-container checkpoints `<dir>/<container id>.json`, written with fsync and rename: the
- * directory is persistent by default, so a checkpoint must survive a power loss or the volumes it
- * names stay mounted on the plugin's side forever.
+ * Per-container checkpoints `<dir>/<container id>.json`, written durably: the directory is
+ * persistent by default, so a checkpoint must survive a power loss or the volumes it names stay
+ * mounted on the plugin's side forever.
  */
 export class CheckpointStore {
   readonly dir: string;
@@ -46,16 +37,7 @@ export class CheckpointStore {
   }
 
   write(key: string, checkpoint: VolumeCheckpoint): void {
-    const file = this.#file(key);
-    const temp = `${file}.tmp`;
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(checkpoint));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
+    writeFileDurably(this.#file(key), JSON.stringify(checkpoint));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { defineIsolator, defineManifest } from '@corral/core';
+import { defineIsolator, defineManifest, pathList } from '@corral/core';
 import { CheckpointStore } from './checkpoint.ts';
-import { dirList, dockerVolumeFlags } from './flags.ts';
+import { dockerVolumeFlags } from './flags.ts';
 import { DockerVolumeIsolator } from './isolator.ts';
 import { PluginClient } from './plugin/client.ts';
 
@@ -18,8 +18,8 @@ export const dockerVolume = defineIsolator({
     new DockerVolumeIsolator({
       client: new PluginClient({
         dirs: {
-          socketDirs: dirList(flags.docker_volume_plugin_dirs),
-          specDirs: dirList(flags.docker_volume_spec_dirs),
+          socketDirs: pathList(flags.docker_volume_plugin_dirs),
+          specDirs: pathList(flags.docker_volume_spec_dirs),
         },
         timeoutMs: flags.docker_volume_timeout * 1000,
       }),
