@@ -1,0 +1,11 @@
+export { type AttachmentRecord, addChain, deleteChain } from './attachment.ts';
+export { CNI_VERSIONS, loadNetworks, type NetworkConfig } from './config/load.ts';
+export { CniConfigError, CniPluginError } from './errors.ts';
+export { networkCniFlags } from './flags.ts';
+export { cniContainerId, defaultHostname } from './ids.ts';
+export { NetworkCniIsolator, type NetworkCniOptions } from './isolator.ts';
+export { default, networkCni } from './manifest.ts';
+export { NetnsHandles } from './netns.ts';
+export { type Attachment, readResult } from './plugin/result.ts';
+export { type NetworkRequest, networkRequests, type PortForward } from './requests.ts';
+export { AttachmentStore } from './store.ts';

@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurably } from '@corral/core';
+import type { AttachmentRecord } from './attachment.ts';
+
+const SUFFIX = '.json';
+
+/**
+ * The attachments of each container, `<dir>/<container id>/<network>.json`, written durably in a
+ * persistent directory: after a reboot the netns is gone but DEL still needs what ADD was given,
+ * or IPAM leases and host-side state leak.
+ */
+export class AttachmentStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  write(key: string, record: AttachmentRecord): void {
+    mkdirSync(join(this.dir, key), { recursive: true });
+    writeFileDurably(join(this.dir, key, `${record.network}${SUFFIX}`), JSON.stringify(record));
+  }
+
+  /** The container's attachments; `onUnreadable` hears of files a crash left torn. */
+  read(key: string, onUnreadable: (file: string, problem: string) => void): AttachmentRecord[] {
+    const dir = join(this.dir, key);
+    if (!existsSync(dir)) return [];
+    const records: AttachmentRecord[] = [];
+    for (const file of readdirSync(dir)
+      .filter((name) => name.endsWith(SUFFIX))
+      .sort()) {
+      try {
+        records.push(JSON.parse(readFileSync(join(dir, file), 'utf8')) as AttachmentRecord);
+      } catch (error) {
+        onUnreadable(join(dir, file), error instanceof Error ? error.message : String(error));
+      }
+    }
+    return records;
+  }
+
+  remove(key: string, network?: string): void {
+    if (network === undefined) rmSync(join(this.dir, key), { recursive: true, force: true });
+    else rmSync(join(this.dir, key, `${network}${SUFFIX}`), { force: true });
+  }
+
+  /** Every container with a directory here. */
+  keys(): string[] {
+    return readdirSync(this.dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  }
+}
