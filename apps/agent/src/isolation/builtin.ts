@@ -3,7 +3,10 @@
  * they resolve from the agent itself; everything else comes through --modules.
  */
 export const BUILTIN_ISOLATOR_PACKAGES: ReadonlyMap<string, string> = new Map([
+  ['cgroups/cpu', '@corral/isolator-cgroups'],
+  ['cgroups/mem', '@corral/isolator-cgroups'],
   ['cgroups/net_cls', '@corral/isolator-cgroups-net-cls'],
+  ['cgroups/pids', '@corral/isolator-cgroups'],
   ['namespaces/ipc', '@corral/isolator-namespaces-ipc'],
   ['posix/cpu', '@corral/isolator-posix'],
   ['posix/mem', '@corral/isolator-posix'],
