@@ -22,13 +22,10 @@ export {
   type MemoryController,
   type MemoryLimits,
   type MemoryUsage,
-  MIN_CFS_QUOTA_US,
   type PidsController,
-  parseFlatKeyed,
   quotaOf,
   SHARES_PER_CPU,
   sharesOf,
-  weightOf,
 } from './controllers.ts';
 export {
   destroyCgroup,
