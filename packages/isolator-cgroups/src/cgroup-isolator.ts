@@ -158,6 +158,11 @@ export class CgroupIsolator<S> implements Isolator {
     return settings === undefined ? {} : this.policy.usage(cgroup, settings);
   }
 
+  /** `containers`: how many containers hold a cgroup of this isolator. */
+  metrics(): Readonly<Record<string, number>> {
+    return { containers: this.#containers.size };
+  }
+
   /** Removes the container's cgroups; nothing to do for a container this isolator never saw. */
   async cleanup(id: ContainerID): Promise<void> {
     const key = containerIdToString(id);

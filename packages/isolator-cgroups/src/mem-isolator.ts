@@ -29,6 +29,7 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
   readonly #trigger: OomTrigger;
   readonly #watches = new Map<string, Watch>();
   #stopTrigger: (() => void) | undefined;
+  #oomLimitations = 0;
   #scanning = false;
   #rescan = false;
 
@@ -53,6 +54,11 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
       // A recovered container may have been OOM-killed while the agent was down.
       this.#check(key, entry);
     });
+  }
+
+  /** Adds `oom_limitations`: containers failed by an OOM kill since the agent started. */
+  override metrics(): Readonly<Record<string, number>> {
+    return { ...super.metrics(), oom_limitations: this.#oomLimitations };
   }
 
   override async cleanup(id: ContainerID): Promise<void> {
@@ -83,6 +89,7 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
     }
     if (kills === 0) return;
     this.#unwatch(key, entry);
+    this.#oomLimitations++;
     entry.resolve(this.#limitation(key, entry.cgroup, kills));
   }
 

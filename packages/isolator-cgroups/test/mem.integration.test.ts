@@ -21,7 +21,7 @@ describeOnKernel(
 
     it('OOM-kills a container that allocates 200 MB under a 64 MB limit: TASK_FAILED, memory limitation', async () => {
       // A poll too slow to matter: the kill ends the container at once, and its cleanup finds it.
-      const { containerizer, ended } = await world.start(['cgroups/mem'], {
+      const { containerizer, isolators, ended } = await world.start(['cgroups/mem'], {
         cgroups_mem_oom_poll_ms: '60000',
       });
       await containerizer.launch(
@@ -39,6 +39,7 @@ describeOnKernel(
         /^Memory limit exceeded: the kernel's OOM killer killed 1 process\(es\) in the container; limit 64 MB, peak usage 6\d(\.\d)? MB/,
       );
       expect(world.leftovers()).toEqual([]);
+      expect(isolators[0]?.isolator.metrics?.()).toEqual({ containers: 0, oom_limitations: 1 });
     });
 
     it('destroys a container whose child was OOM-killed while the container lives on', async () => {
