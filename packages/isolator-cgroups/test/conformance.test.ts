@@ -24,25 +24,24 @@ const probe = (id: Parameters<typeof containerIdToString>[0]) => {
 
 const flags = { cgroups_hierarchy: CGROUPS_HIERARCHY, cgroups_root: root };
 
+/** A sleeping container with one resource's request and limit. */
+const launchWith =
+  (name: string, request: number, limit: number) =>
+  ({ directory, runtime_directory }: { directory: string; runtime_directory: string }) => ({
+    command_info: { value: 'sleep 3600' },
+    resources: [{ name, type: 'SCALAR' as const, scalar: { value: request } }],
+    limits: { [name]: { value: limit } },
+    directory,
+    runtime_directory,
+  });
+
 describeIsolatorConformance(manifest, {
   isolator: 'cgroups/cpu',
   source: '@corral/isolator-cgroups',
   packageJson: new URL('../package.json', import.meta.url),
   flags,
-  config: ({ directory, runtime_directory }) => ({
-    command_info: { value: 'sleep 3600' },
-    resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } }],
-    limits: { cpus: { value: 1 } },
-    directory,
-    runtime_directory,
-  }),
-  invalidConfig: ({ directory, runtime_directory }) => ({
-    command_info: { value: 'sleep 3600' },
-    resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 2 } }],
-    limits: { cpus: { value: 1 } },
-    directory,
-    runtime_directory,
-  }),
+  config: launchWith('cpus', 0.5, 1),
+  invalidConfig: launchWith('cpus', 2, 1),
   holdsResources: true,
   probe,
 });
@@ -51,20 +50,8 @@ describeIsolatorConformance(manifest, {
   isolator: 'cgroups/mem',
   source: '@corral/isolator-cgroups',
   flags,
-  config: ({ directory, runtime_directory }) => ({
-    command_info: { value: 'sleep 3600' },
-    resources: [{ name: 'mem', type: 'SCALAR', scalar: { value: 32 } }],
-    limits: { mem: { value: 64 } },
-    directory,
-    runtime_directory,
-  }),
-  invalidConfig: ({ directory, runtime_directory }) => ({
-    command_info: { value: 'sleep 3600' },
-    resources: [{ name: 'mem', type: 'SCALAR', scalar: { value: 64 } }],
-    limits: { mem: { value: 48 } },
-    directory,
-    runtime_directory,
-  }),
+  config: launchWith('mem', 32, 64),
+  invalidConfig: launchWith('mem', 64, 48),
   holdsResources: true,
   probe,
 });

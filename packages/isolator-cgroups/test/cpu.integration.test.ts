@@ -4,9 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { findV1Hierarchy, readControl } from '@corral/cgroupfs';
 import type { Containerizer } from '@corral/containerizer';
 import type { ResourceStatistics } from '@corral/core';
-import { describeOnKernel } from '@corral/test-support/kernel';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { shell, World } from './helpers.ts';
+import { expect, it, vi } from 'vitest';
+import { describeWithWorld, shell } from './helpers.ts';
 
 const BUSY = 'while :; do :; done';
 /** Every busy loop pinned to CPU 0, so two containers contend for one core. */
@@ -32,31 +31,23 @@ async function burnedOverWindow(containerizer: Containerizer, ids: readonly stri
   };
 }
 
-describeOnKernel(
+describeWithWorld(
   'cgroups/cpu on the real kernel',
-  { root: true, cgroupSubsystems: ['cpu', 'cpuacct'], commands: ['taskset'] },
-  () => {
-    let world: World;
-    beforeEach(() => {
-      world = new World();
-    });
-    afterEach(async () => {
-      expect(await world.dispose()).toEqual([]);
-    });
-
+  { cgroupSubsystems: ['cpu', 'cpuacct'], commands: ['taskset'] },
+  (world) => {
     it('caps a busy loop at its CFS quota: 0.2 CPU burns ~0.4 s in 2 s, 1 CPU ~2 s', async () => {
-      const { containerizer } = await world.start(['cgroups/cpu']);
+      const { containerizer } = await world().start(['cgroups/cpu']);
       await containerizer.launch(
         { value: 'fifth' },
-        shell(world.sandbox('fifth'), BUSY, { cpus: 0.1 }, { cpus: 0.2 }),
+        shell(world().sandbox('fifth'), BUSY, { cpus: 0.1 }, { cpus: 0.2 }),
       );
       await containerizer.launch(
         { value: 'whole' },
-        shell(world.sandbox('whole'), BUSY, { cpus: 1 }, { cpus: 1 }),
+        shell(world().sandbox('whole'), BUSY, { cpus: 1 }, { cpus: 1 }),
       );
       const cpu = findV1Hierarchy('cpu') as string;
-      expect(readControl(cpu, world.cgroupOf('fifth'), 'cpu.cfs_quota_us').trim()).toBe('20000');
-      expect(readControl(cpu, world.cgroupOf('fifth'), 'cpu.shares').trim()).toBe('102');
+      expect(readControl(cpu, world().cgroupOf('fifth'), 'cpu.cfs_quota_us').trim()).toBe('20000');
+      expect(readControl(cpu, world().cgroupOf('fifth'), 'cpu.shares').trim()).toBe('102');
 
       const { wall, burned, before, after } = await burnedOverWindow(containerizer, [
         'fifth',
@@ -87,14 +78,14 @@ describeOnKernel(
     });
 
     it('splits a contended core in proportion to the requests (shares 1:3)', async () => {
-      const { containerizer } = await world.start(['cgroups/cpu']);
+      const { containerizer } = await world().start(['cgroups/cpu']);
       await containerizer.launch(
         { value: 'small' },
-        shell(world.sandbox('small'), BUSY_ON_CPU0, { cpus: 0.5 }),
+        shell(world().sandbox('small'), BUSY_ON_CPU0, { cpus: 0.5 }),
       );
       await containerizer.launch(
         { value: 'large' },
-        shell(world.sandbox('large'), BUSY_ON_CPU0, { cpus: 1.5 }),
+        shell(world().sandbox('large'), BUSY_ON_CPU0, { cpus: 1.5 }),
       );
       const { burned } = await burnedOverWindow(containerizer, ['small', 'large']);
       const [small = 0, large = 0] = burned;
@@ -109,10 +100,10 @@ describeOnKernel(
     });
 
     it('reads usage from the cgroup alone, not from /proc', async () => {
-      const { containerizer, isolators } = await world.start(['cgroups/cpu']);
+      const { containerizer, isolators } = await world().start(['cgroups/cpu']);
       await containerizer.launch(
         { value: 'busy' },
-        shell(world.sandbox('busy'), BUSY, { cpus: 1 }),
+        shell(world().sandbox('busy'), BUSY, { cpus: 1 }),
       );
       const isolator = isolators[0]?.isolator;
       const read = vi.spyOn(fs, 'readFileSync');

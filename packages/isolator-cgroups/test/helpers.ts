@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,10 @@ import {
   silentLogger,
 } from '@corral/core';
 import { createLauncher } from '@corral/launcher';
+import { runFixture } from '@corral/test-support/fixture';
+import { describeOnKernel, type KernelPrerequisites } from '@corral/test-support/kernel';
+import { recordTerminations } from '@corral/test-support/terminations';
+import { afterEach, beforeEach, expect } from 'vitest';
 import manifest from '../src/index.ts';
 
 export const CGROUPS_HIERARCHY = '/sys/fs/cgroup';
@@ -119,49 +122,27 @@ export class World {
       isolators,
     });
     this.#containerizers.push(containerizer);
-    const terminations = new Map<string, ContainerTermination>();
-    const waiters = new Map<string, (termination: ContainerTermination) => void>();
-    containerizer.onEvent((event) => {
-      if (event.to !== 'TERMINATED') return;
-      terminations.set(event.id.value, event.termination);
-      waiters.get(event.id.value)?.(event.termination);
-    });
-    const ended = (value: string) =>
-      new Promise<ContainerTermination>((resolve) => {
-        const termination = terminations.get(value);
-        if (termination) resolve(termination);
-        else waiters.set(value, resolve);
-      });
+    const ended = recordTerminations(containerizer);
     return { containerizer, isolators, ended };
   }
 
   /** Launches `ids` from another process that then exits, leaving them running (an agent stop). */
-  launchDetached(
+  async launchDetached(
     names: readonly CgroupIsolatorName[],
     flags: Readonly<Record<string, string>>,
     containers: Readonly<Record<string, LaunchRequest>>,
   ): Promise<void> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [
-          '--conditions=@corral/source',
-          '--import',
-          'tsx',
-          FIXTURE,
-          JSON.stringify({
-            root: this.root,
-            runtimeDir: this.runtimeDir,
-            names,
-            flags,
-            containers,
-          }),
-        ],
-        { cwd: PACKAGE_DIR, timeout: 30_000 },
-        (error, _stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(),
-      );
-    });
+    await runFixture(
+      FIXTURE,
+      {
+        root: this.root,
+        runtimeDir: this.runtimeDir,
+        names,
+        flags,
+        containers,
+      },
+      PACKAGE_DIR,
+    );
   }
 
   /** Cgroups under the root, in any hierarchy, as `<hierarchy>:<cgroup>`. */
@@ -185,4 +166,25 @@ export class World {
     rmSync(this.dir, { recursive: true, force: true });
     return left;
   }
+}
+
+/**
+ * `describeOnKernel` with a fresh `World` for every test, disposed after it even when it fails;
+ * a test fails if any cgroup was left under its root.
+ */
+export function describeWithWorld(
+  title: string,
+  needs: KernelPrerequisites,
+  suite: (world: () => World) => void,
+): void {
+  describeOnKernel(title, { root: true, ...needs }, () => {
+    let current: World | undefined;
+    beforeEach(() => {
+      current = new World();
+    });
+    afterEach(async () => {
+      expect(await current?.dispose()).toEqual([]);
+    });
+    suite(() => current as World);
+  });
 }

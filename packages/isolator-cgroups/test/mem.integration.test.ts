@@ -1,32 +1,23 @@
 import { findV1Hierarchy, readControl } from '@corral/cgroupfs';
-import { describeOnKernel } from '@corral/test-support/kernel';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { shell, World } from './helpers.ts';
+import { expect, it } from 'vitest';
+import { describeWithWorld, shell } from './helpers.ts';
 
 /** Touches 200 MB (perl builds the string byte by byte), far above a 64 MB limit. */
 const ALLOCATE_200MB = `perl -e '$x = "a" x (200 * 1024 * 1024); print length $x'`;
 const MB = 1024 * 1024;
 
-describeOnKernel(
+describeWithWorld(
   'cgroups/mem on the real kernel',
-  { root: true, cgroupSubsystems: ['memory'], commands: ['perl'] },
-  () => {
-    let world: World;
-    beforeEach(() => {
-      world = new World();
-    });
-    afterEach(async () => {
-      expect(await world.dispose()).toEqual([]);
-    });
-
+  { cgroupSubsystems: ['memory'], commands: ['perl'] },
+  (world) => {
     it('OOM-kills a container that allocates 200 MB under a 64 MB limit: TASK_FAILED, memory limitation', async () => {
       // A poll too slow to matter: the kill ends the container at once, and its cleanup finds it.
-      const { containerizer, isolators, ended } = await world.start(['cgroups/mem'], {
+      const { containerizer, isolators, ended } = await world().start(['cgroups/mem'], {
         cgroups_mem_oom_poll_ms: '60000',
       });
       await containerizer.launch(
         { value: 'hog' },
-        shell(world.sandbox('hog'), `exec ${ALLOCATE_200MB}`, { mem: 32 }, { mem: 64 }),
+        shell(world().sandbox('hog'), `exec ${ALLOCATE_200MB}`, { mem: 32 }, { mem: 64 }),
       );
       const termination = await ended('hog');
       console.info(`cgroups/mem OOM: ${JSON.stringify(termination)}`);
@@ -38,17 +29,17 @@ describeOnKernel(
       expect(termination.message).toMatch(
         /^Memory limit exceeded: the kernel's OOM killer killed 1 process\(es\) in the container; limit 64 MB, peak usage 6\d(\.\d)? MB/,
       );
-      expect(world.leftovers()).toEqual([]);
+      expect(world().leftovers()).toEqual([]);
       expect(isolators[0]?.isolator.metrics?.()).toEqual({ containers: 0, oom_limitations: 1 });
     });
 
     it('destroys a container whose child was OOM-killed while the container lives on', async () => {
-      const { containerizer, ended } = await world.start(['cgroups/mem'], {
+      const { containerizer, ended } = await world().start(['cgroups/mem'], {
         cgroups_mem_oom_poll_ms: '20',
       });
       await containerizer.launch(
         { value: 'parent' },
-        shell(world.sandbox('parent'), `${ALLOCATE_200MB}; exec sleep 300`, {}, { mem: 64 }),
+        shell(world().sandbox('parent'), `${ALLOCATE_200MB}; exec sleep 300`, {}, { mem: 64 }),
       );
       const started = Date.now();
       const termination = await ended('parent');
@@ -60,19 +51,19 @@ describeOnKernel(
     });
 
     it('sets the limits Mesos sets and reports usage from the cgroup', async () => {
-      const { containerizer } = await world.start(['cgroups/mem']);
+      const { containerizer } = await world().start(['cgroups/mem']);
       await containerizer.launch(
         { value: 'limited' },
-        shell(world.sandbox('limited'), 'exec sleep 300', { mem: 48 }, { mem: 96 }),
+        shell(world().sandbox('limited'), 'exec sleep 300', { mem: 48 }, { mem: 96 }),
       );
       await containerizer.launch(
         { value: 'defaulted' },
-        shell(world.sandbox('defaulted'), 'exec sleep 300', { mem: 40 }),
+        shell(world().sandbox('defaulted'), 'exec sleep 300', { mem: 40 }),
       );
       await containerizer.launch(
         { value: 'unbounded' },
         shell(
-          world.sandbox('unbounded'),
+          world().sandbox('unbounded'),
           'exec sleep 300',
           { mem: 40 },
           { mem: Number.POSITIVE_INFINITY },
@@ -80,7 +71,7 @@ describeOnKernel(
       );
       const memory = findV1Hierarchy('memory') as string;
       const file = (name: string, control: string) =>
-        Number(readControl(memory, world.cgroupOf(name), control));
+        Number(readControl(memory, world().cgroupOf(name), control));
       expect(file('limited', 'memory.limit_in_bytes')).toBe(96 * MB);
       expect(file('limited', 'memory.soft_limit_in_bytes')).toBe(48 * MB);
       // Without limits.mem the request is the hard limit too (Mesos).
