@@ -225,7 +225,7 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
   it.each([
     [
       ['--isolation=posix/gpu'],
-      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/cpu, cgroups\/mem, cgroups\/net_cls, cgroups\/pids, namespaces\/ipc, posix\/cpu, posix\/mem/,
     ],
     [
       ['--isolation=posix/cpu,posix/cpu'],

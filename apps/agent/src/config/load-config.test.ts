@@ -63,7 +63,7 @@ describe('agent flags', () => {
     [['--isolation=posix/cpu,posix/cpu'], /names 'posix\/cpu' more than once/],
     [
       ['--isolation=posix/gpu'],
-      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/cpu, cgroups\/mem, cgroups\/net_cls, cgroups\/pids, namespaces\/ipc, posix\/cpu, posix\/mem/,
     ],
     [['--authenticate_http_readwrite'], /--authenticate_http_readwrite needs --http_credentials/],
     [
@@ -220,7 +220,7 @@ describe('isolator packages installed in --modules_dir', () => {
       process.chdir(cwd);
     }
     await expect(loadConfig([`--modules_dir=${dir}`, '--isolation=acme/nope'], {})).rejects.toThrow(
-      /known isolators are acme\/gpu, cgroups\/net_cls/,
+      /known isolators are acme\/gpu, cgroups\/cpu, cgroups\/mem, cgroups\/net_cls/,
     );
   });
 });
