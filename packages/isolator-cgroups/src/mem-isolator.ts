@@ -1,6 +1,11 @@
 import type { MemoryController, MemoryLimits } from '@corral/cgroupfs';
 import { CgroupError } from '@corral/cgroupfs';
-import { type ContainerID, type ContainerLimitation, containerIdToString } from '@corral/core';
+import {
+  type ContainerID,
+  type ContainerLimitation,
+  type ContainerState,
+  containerIdToString,
+} from '@corral/core';
 import { CgroupIsolator, type CgroupIsolatorOptions } from './cgroup-isolator.ts';
 import { MB } from './mem.ts';
 import { type OomTrigger, startOomTrigger } from './oom-trigger.ts';
@@ -28,6 +33,8 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
   readonly #controller: MemoryController;
   readonly #trigger: OomTrigger;
   readonly #watches = new Map<string, Watch>();
+  /** Containers recovered after a restart: their first watch looks for kills made meanwhile. */
+  readonly #recovered = new Set<string>();
   #stopTrigger: (() => void) | undefined;
   #oomLimitations = 0;
   #scanning = false;
@@ -44,6 +51,14 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
     this.#trigger = options.trigger;
   }
 
+  override async recover(
+    states: readonly ContainerState[],
+    orphans: readonly ContainerID[],
+  ): Promise<void> {
+    await super.recover(states, orphans);
+    for (const state of states) this.#recovered.add(containerIdToString(state.container_id));
+  }
+
   watch(id: ContainerID, signal: AbortSignal): Promise<ContainerLimitation> {
     const { key, cgroup } = this.tracked(id);
     return new Promise((resolve) => {
@@ -51,8 +66,9 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
       this.#watches.set(key, entry);
       signal.addEventListener('abort', () => this.#unwatch(key, entry), { once: true });
       this.#stopTrigger ??= startOomTrigger(this.#trigger, () => void this.#scan());
-      // A recovered container may have been OOM-killed while the agent was down.
-      this.#check(key, entry);
+      // A recovered container may have been OOM-killed while the agent was down; a new one has
+      // a new cgroup, whose counter is 0 (one read less per launch).
+      if (this.#recovered.delete(key)) this.#check(key, entry);
     });
   }
 
