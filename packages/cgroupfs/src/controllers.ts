@@ -50,8 +50,6 @@ export interface MemoryLimits {
 
 export interface MemoryUsage {
   readonly totalBytes: number;
-  /** The high-water mark (v1 `max_usage_in_bytes`, v2 `memory.peak` where the kernel has it). */
-  readonly peakBytes?: number | undefined;
   readonly rssBytes: number;
   readonly cacheBytes: number;
   readonly anonBytes: number;
@@ -67,6 +65,11 @@ export interface MemoryController {
   write(cgroup: string, limits: MemoryLimits): void;
   read(cgroup: string): MemoryLimits;
   usage(cgroup: string): MemoryUsage;
+  /**
+   * The high-water mark (v1 `max_usage_in_bytes`, v2 `memory.peak` where the kernel has it, else
+   * undefined); apart from `usage` because only an OOM report needs it.
+   */
+  peak(cgroup: string): number | undefined;
   /** How many processes the kernel's OOM killer killed in the cgroup (v1 `oom_control`, v2 `memory.events`). */
   oomKills(cgroup: string): number;
 }

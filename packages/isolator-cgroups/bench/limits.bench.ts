@@ -48,6 +48,9 @@ try {
   );
   for (const [name, summary] of Object.entries(results))
     console.log(formatSummary(`launch ${name}`, summary));
+  for (const launched of [plain, limited]) {
+    for (const id of launched.list()) await launched.destroy(id);
+  }
 
   const { containerizer, isolators } = await world.start([
     'cgroups/cpu',
@@ -84,6 +87,7 @@ try {
     `OOM trigger (v1): /proc/vmstat read ${summarize(vmstat).p50.toFixed(1)} µs per interval, whatever the number of containers`,
   );
 } finally {
-  console.log(`left behind: ${JSON.stringify(await world.dispose())}`);
+  const left = await world.dispose();
+  console.log(`cgroups left behind: ${left.length}`);
   clearInterval(keepAlive);
 }

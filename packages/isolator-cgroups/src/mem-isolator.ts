@@ -114,7 +114,7 @@ export class MemIsolator extends CgroupIsolator<MemoryLimits> {
     const hard = settings?.hardBytes;
     let peak: number | undefined;
     try {
-      peak = this.#controller.usage(cgroup).peakBytes;
+      peak = this.#controller.peak(cgroup);
     } catch {
       // The limitation matters more than the figure: report it without the peak.
     }

@@ -36,7 +36,6 @@ export function v1Memory(hierarchy: string): MemoryController {
       const stat = readFlatKeyed(hierarchy, cgroup, 'memory.stat');
       return {
         totalBytes: Number(readControl(hierarchy, cgroup, 'memory.usage_in_bytes')),
-        peakBytes: Number(readControl(hierarchy, cgroup, 'memory.max_usage_in_bytes')),
         rssBytes: stat.total_rss ?? 0,
         cacheBytes: stat.total_cache ?? 0,
         anonBytes: (stat.total_active_anon ?? 0) + (stat.total_inactive_anon ?? 0),
@@ -46,6 +45,7 @@ export function v1Memory(hierarchy: string): MemoryController {
         swapBytes: stat.total_swap,
       };
     },
+    peak: (cgroup) => Number(readControl(hierarchy, cgroup, 'memory.max_usage_in_bytes')),
     oomKills(cgroup: string): number {
       return readFlatKeyed(hierarchy, cgroup, 'memory.oom_control').oom_kill ?? 0;
     },

@@ -34,11 +34,9 @@ export function v2Memory(unified: string): MemoryController {
     },
     usage(cgroup: string) {
       const stat = readFlatKeyed(unified, cgroup, 'memory.stat');
-      const peak = readOptionalControl(unified, cgroup, 'memory.peak');
       const swap = readOptionalControl(unified, cgroup, 'memory.swap.current');
       return {
         totalBytes: Number(readControl(unified, cgroup, 'memory.current')),
-        peakBytes: peak === undefined ? undefined : Number(peak),
         rssBytes: stat.anon ?? 0,
         cacheBytes: stat.file ?? 0,
         anonBytes: stat.anon ?? 0,
@@ -47,6 +45,10 @@ export function v2Memory(unified: string): MemoryController {
         unevictableBytes: stat.unevictable ?? 0,
         swapBytes: swap === undefined ? undefined : Number(swap),
       };
+    },
+    peak(cgroup: string): number | undefined {
+      const peak = readOptionalControl(unified, cgroup, 'memory.peak');
+      return peak === undefined ? undefined : Number(peak);
     },
     oomKills(cgroup: string): number {
       return readFlatKeyed(unified, cgroup, 'memory.events').oom_kill ?? 0;
