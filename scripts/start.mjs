@@ -1,6 +1,8 @@
 // The README's "run" command: builds the agent if needed (turbo caches it) and starts it with a
 // sensible default for this machine. Extra arguments are passed to the agent and win.
-//   as root with net_cls and IPC namespaces: full isolation with managed net_cls handles;
+//   as root with net_cls and IPC namespaces: full isolation with managed net_cls handles, and
+//     real CPU, memory and process limits (cgroups/cpu,mem,pids) where the kernel has those
+//     controllers, else usage only (posix/cpu,mem);
 //   otherwise: posix/cpu,posix/mem, saying why.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,12 +21,31 @@ function missingForFullIsolation() {
   return undefined;
 }
 
+/** The resource controllers, on cgroup v1 (/proc/cgroups) or in the cgroup v2 hierarchy. */
+function hasResourceControllers() {
+  const v1 = readFileSync('/proc/cgroups', 'utf8')
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter((fields) => fields[3] === '1' && fields[1] !== '0')
+    .map((fields) => fields[0]);
+  const v2File = [
+    '/sys/fs/cgroup/cgroup.controllers',
+    '/sys/fs/cgroup/unified/cgroup.controllers',
+  ].find((file) => existsSync(file));
+  const v2 = v2File ? readFileSync(v2File, 'utf8').trim().split(/\s+/) : [];
+  const has = (v1Names, v2Name) =>
+    v1Names.every((name) => v1.includes(name)) || v2.includes(v2Name);
+  return has(['cpu', 'cpuacct'], 'cpu') && has(['memory'], 'memory') && has(['pids'], 'pids');
+}
+
 const missing = missingForFullIsolation();
 const root = process.getuid?.() === 0;
 const defaults = missing
   ? ['--isolation=posix/cpu,posix/mem', '--launcher=posix']
   : [
-      '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
+      `--isolation=cgroups/net_cls,namespaces/ipc,${
+        hasResourceControllers() ? 'cgroups/cpu,cgroups/mem,cgroups/pids' : 'posix/cpu,posix/mem'
+      }`,
       '--cgroups_net_cls_primary_handle=0x19',
     ];
 const dirs = root

@@ -5,6 +5,7 @@ import { findV1Hierarchy } from '@corral/cgroupfs';
 import { isRunning } from '@corral/procfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { BUILTIN_ISOLATOR_PACKAGES } from '../src/isolation/builtin.ts';
 import {
   type RunningAgent,
   recoveredState,
@@ -225,7 +226,9 @@ describeOnKernel('corral-agent start-up errors', {}, () => {
   it.each([
     [
       ['--isolation=posix/gpu'],
-      /^corral-agent: Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, linux\/capabilities, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      new RegExp(
+        `^corral-agent: Unknown isolator 'posix/gpu' in --isolation: known isolators are ${[...BUILTIN_ISOLATOR_PACKAGES.keys()].sort().join(', ')}`,
+      ),
     ],
     [
       ['--isolation=posix/cpu,posix/cpu'],

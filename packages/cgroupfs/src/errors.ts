@@ -73,3 +73,23 @@ export function errnoOf(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A resource controller is usable neither as cgroup v1 (not mounted and not mountable) nor in
+ * the cgroup v2 hierarchy (not listed in its `cgroup.controllers`).
+ */
+export class CgroupControllerUnavailableError extends Error {
+  readonly code = 'CORRAL_CGROUP_CONTROLLER_UNAVAILABLE';
+  readonly controller: string;
+
+  constructor(controller: string, v1: string, v2: string, options?: ErrorOptions) {
+    super(
+      `The cgroup controller '${controller}' is not available: as cgroup v1, ${v1}; ` +
+        `as cgroup v2, ${v2}. Mount it (v1), enable it in the cgroup v2 hierarchy, or leave ` +
+        `the isolator that needs it out of --isolation`,
+      options,
+    );
+    this.name = new.target.name;
+    this.controller = controller;
+  }
+}

@@ -157,6 +157,12 @@ interface Container {
   /** Set when the operator asked for the container to stop (kill or destroy): TASK_KILLED. */
   killRequested: boolean;
   readonly watches: AbortController;
+  /**
+   * The first limitation an isolator reported. It also counts when it comes while the container
+   * is being destroyed for another reason: an OOM kill of the command ends the container at once,
+   * and the isolator may only see the kill during its cleanup.
+   */
+  limitation?: TerminationCause;
   destroying?: Promise<ContainerTermination>;
   readonly termination: Deferred<ContainerTermination>;
 }
@@ -408,14 +414,13 @@ export class Containerizer {
             isolator: name,
             message: limitation.message,
           });
-          void this.queue.run(container.key, () =>
-            this.destroyNow(container, {
-              state: 'TASK_FAILED',
-              reason: limitation.reason ?? 'REASON_CONTAINER_LIMITATION',
-              message: limitation.message,
-              ...(limitation.resources ? { limited_resources: limitation.resources } : {}),
-            }),
-          );
+          container.limitation ??= {
+            state: 'TASK_FAILED',
+            reason: limitation.reason ?? 'REASON_CONTAINER_LIMITATION',
+            message: limitation.message,
+            ...(limitation.resources ? { limited_resources: limitation.resources } : {}),
+          };
+          void this.queue.run(container.key, () => this.destroyNow(container));
         },
         (error: unknown) => {
           if (container.watches.signal.aborted) return;
@@ -486,7 +491,6 @@ export class Containerizer {
   ): Promise<ContainerTermination> {
     const { id, key } = container;
     if (container.state !== 'DESTROYING') this.transition(container, 'DESTROYING');
-    container.watches.abort();
     container.init?.abort();
     const failures: string[] = [];
     try {
@@ -504,6 +508,8 @@ export class Containerizer {
         failures.push(`isolator '${name}' failed to clean up: ${messageOf(error)}`);
       }
     }
+    // Watches stay open until every isolator has cleaned up (see `limitation`).
+    container.watches.abort();
     if (failures.length === 0) {
       try {
         await removeRuntimeDir(containerRuntimeDir(this.runtimeDir, id), this.tmpfsRuntime);
@@ -515,7 +521,12 @@ export class Containerizer {
       // The checkpoint stays so that the next recovery retries the cleanup as an orphan.
       this.logger.error('container destroy incomplete', { container: key, failures });
     }
-    const termination = terminationOf(status, container.killRequested, cause, failures);
+    const termination = terminationOf(
+      status,
+      container.killRequested,
+      cause ?? container.limitation,
+      failures,
+    );
     this.containers.delete(key);
     this.logger.info('container terminated', { container: key, state: termination.state });
     this.emit({ id, to: 'TERMINATED', at: Date.now(), termination, destroyFailures: failures });

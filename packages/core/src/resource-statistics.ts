@@ -16,6 +16,10 @@ export interface ResourceStatistics {
   readonly mem_total_bytes?: number;
   readonly mem_rss_bytes?: number;
   readonly mem_cache_bytes?: number;
+  readonly mem_anon_bytes?: number;
+  readonly mem_file_bytes?: number;
+  readonly mem_mapped_file_bytes?: number;
+  readonly mem_unevictable_bytes?: number;
   readonly mem_swap_bytes?: number;
   readonly mem_limit_bytes?: number;
   readonly mem_soft_limit_bytes?: number;

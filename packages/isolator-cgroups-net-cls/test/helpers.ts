@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,8 @@ import {
   parseFlags,
 } from '@corral/core';
 import { createLauncher, LinuxLauncher } from '@corral/launcher';
+import { runFixture } from '@corral/test-support/fixture';
+import { recordTerminations } from '@corral/test-support/terminations';
 import { cgroupsNetCls, netClsFlags } from '../src/index.ts';
 
 export const CGROUPS_HIERARCHY = '/sys/fs/cgroup';
@@ -133,21 +135,7 @@ export class World {
       logger: this.logger,
     });
     this.#containerizers.push(containerizer);
-    // containerizer.wait() forgets a container once it is destroyed, which a short command
-    // can be before the test asks; events are recorded from the start.
-    const terminations = new Map<string, ContainerTermination>();
-    const waiters = new Map<string, (termination: ContainerTermination) => void>();
-    containerizer.onEvent((event) => {
-      if (event.to !== 'TERMINATED') return;
-      terminations.set(event.id.value, event.termination);
-      waiters.get(event.id.value)?.(event.termination);
-    });
-    const ended = (value: string) =>
-      new Promise<ContainerTermination>((resolve) => {
-        const termination = terminations.get(value);
-        if (termination) resolve(termination);
-        else waiters.set(value, resolve);
-      });
+    const ended = recordTerminations(containerizer);
     return { isolator, containerizer, ended };
   }
 
@@ -155,33 +143,23 @@ export class World {
    * Launches `ids` with these flags from another process that then exits, leaving them running,
    * like an agent that stops. Returns their classids as that agent reported them.
    */
-  launchDetached(
+  async launchDetached(
     flags: Readonly<Record<string, string>>,
     ids: readonly string[],
   ): Promise<Record<string, number | undefined>> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [
-          '--conditions=@corral/source',
-          '--import',
-          'tsx',
-          FIXTURE,
-          JSON.stringify({
-            root: this.root,
-            runtimeDir: this.runtimeDir,
-            dir: this.dir,
-            flags,
-            ids,
-          }),
-        ],
-        { cwd: PACKAGE_DIR, timeout: 30_000 },
-        (error, stdout, stderr) => {
-          if (error) reject(new Error(`${error.message}\n${stderr}`));
-          else resolve(JSON.parse(stdout));
+    return JSON.parse(
+      await runFixture(
+        FIXTURE,
+        {
+          root: this.root,
+          runtimeDir: this.runtimeDir,
+          dir: this.dir,
+          flags,
+          ids,
         },
-      );
-    });
+        PACKAGE_DIR,
+      ),
+    );
   }
 
   async leftoverNetClsCgroups(): Promise<string[]> {

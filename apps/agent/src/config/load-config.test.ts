@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_ISOLATOR_PACKAGES } from '../isolation/builtin.ts';
 import { type AgentConfig, loadConfig } from './load-config.ts';
 
 const modules = new URL('../../test/fixtures/modules.json', import.meta.url).pathname;
@@ -63,7 +64,9 @@ describe('agent flags', () => {
     [['--isolation=posix/cpu,posix/cpu'], /names 'posix\/cpu' more than once/],
     [
       ['--isolation=posix/gpu'],
-      /Unknown isolator 'posix\/gpu' in --isolation: known isolators are cgroups\/net_cls, docker\/volume, linux\/capabilities, namespaces\/ipc, posix\/cpu, posix\/mem/,
+      new RegExp(
+        `Unknown isolator 'posix/gpu' in --isolation: known isolators are ${[...BUILTIN_ISOLATOR_PACKAGES.keys()].sort().join(', ')}`,
+      ),
     ],
     [['--authenticate_http_readwrite'], /--authenticate_http_readwrite needs --http_credentials/],
     [
@@ -220,7 +223,7 @@ describe('isolator packages installed in --modules_dir', () => {
       process.chdir(cwd);
     }
     await expect(loadConfig([`--modules_dir=${dir}`, '--isolation=acme/nope'], {})).rejects.toThrow(
-      /known isolators are acme\/gpu, cgroups\/net_cls/,
+      /known isolators are acme\/gpu, cgroups\/cpu, cgroups\/mem, cgroups\/net_cls/,
     );
   });
 });

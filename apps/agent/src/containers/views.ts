@@ -28,9 +28,13 @@ function stateContainerStatus(status: ContainerStatus): ContainerStatus {
 }
 
 function statusView(entry: TaskStatusEntry, record: ContainerRecord) {
+  // The terminal status says why, as Mesos' TaskStatus does (e.g. an OOM kill's limitation).
+  const why = entry === record.statuses.at(-1) ? record.termination : undefined;
   return {
     task_id: { value: record.key },
     state: entry.state,
+    ...(why?.reason ? { reason: why.reason } : {}),
+    ...(why?.message ? { message: why.message } : {}),
     source: 'SOURCE_EXECUTOR',
     timestamp: entry.timestamp,
     ...(entry.container_status

@@ -95,41 +95,61 @@ function command(value: unknown): CommandInfo {
   return value as CommandInfo;
 }
 
+const SCALAR_EXAMPLE = '[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}}]';
+
+/** Resources are Mesos scalars >= 0; what each means (and its range) is up to its isolator. */
 function resources(value: unknown): Resource[] | undefined {
   if (value === undefined) return undefined;
-  const valid =
-    Array.isArray(value) &&
-    value.every(
-      (resource) =>
-        isObject(resource) &&
-        typeof resource.name === 'string' &&
-        resource.type === 'SCALAR' &&
-        isObject(resource.scalar) &&
-        typeof resource.scalar.value === 'number' &&
-        Number.isFinite(resource.scalar.value) &&
-        resource.scalar.value >= 0,
-    );
-  if (!valid) {
+  if (!Array.isArray(value)) {
     throw new CallValidationError(
-      `Invalid resources: expected [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}}] with non-negative values`,
+      `'launch_container.resources' must be a list like ${SCALAR_EXAMPLE}`,
     );
+  }
+  for (const [index, resource] of value.entries()) {
+    const where = `'launch_container.resources[${index}]'`;
+    if (!isObject(resource) || typeof resource.name !== 'string' || resource.name === '') {
+      throw new CallValidationError(`${where} must be a named resource like ${SCALAR_EXAMPLE}`);
+    }
+    const field = `'launch_container.resources[name=${resource.name}]'`;
+    const amount = isObject(resource.scalar) ? resource.scalar.value : undefined;
+    if (
+      resource.type !== 'SCALAR' ||
+      typeof amount !== 'number' ||
+      !Number.isFinite(amount) ||
+      amount < 0
+    ) {
+      throw new CallValidationError(
+        `${field} is ${JSON.stringify(resource)}; accepted: {"type": "SCALAR", "scalar": {"value": <a finite number >= 0>}}`,
+      );
+    }
   }
   return value as Resource[];
 }
 
+/**
+ * `limits` is Mesos' map of name to `{"value": …}`: a finite number >= 0, or "infinity" (any
+ * case, as Mesos' JSON parser reads doubles), which becomes `Infinity`: no limit at all, as
+ * opposed to an absent limit, which lets the isolator derive one from the request.
+ */
 function limits(value: unknown): Record<string, ScalarValue> | undefined {
   if (value === undefined) return undefined;
-  const valid =
-    isObject(value) &&
-    Object.values(value).every(
-      (limit) => isObject(limit) && typeof limit.value === 'number' && limit.value >= 0,
-    );
-  if (!valid) {
+  if (!isObject(value)) {
     throw new CallValidationError(
-      `'launch_container.limits' must map names to {"value": <non-negative number>}`,
+      `'launch_container.limits' must map names to {"value": <number>}, e.g. {"mem": {"value": 64}}`,
     );
   }
-  return value as Record<string, ScalarValue>;
+  const parsed: Record<string, ScalarValue> = {};
+  for (const [name, limit] of Object.entries(value)) {
+    const given = isObject(limit) ? limit.value : undefined;
+    const infinite = typeof given === 'string' && given.toLowerCase() === 'infinity';
+    if (!infinite && !(typeof given === 'number' && Number.isFinite(given) && given >= 0)) {
+      throw new CallValidationError(
+        `'launch_container.limits.${name}' is ${JSON.stringify(limit)}; accepted: {"value": <a finite number >= 0>} or {"value": "infinity"}`,
+      );
+    }
+    parsed[name] = { value: infinite ? Number.POSITIVE_INFINITY : (given as number) };
+  }
+  return parsed;
 }
 
 function container(value: unknown): ContainerInfo | undefined {

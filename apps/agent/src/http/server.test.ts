@@ -133,7 +133,7 @@ describe('/api/v1 calls', () => {
           { resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }] },
         )
       ).body,
-    ).toMatch(/Invalid resources/);
+    ).toMatch(/resources\[name=cpus\]. is .*accepted: .*finite number >= 0/);
     const secret = await launch(
       { value: 'x' },
       {
