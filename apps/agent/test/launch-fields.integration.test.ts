@@ -103,7 +103,7 @@ describeOnKernel('launch fields nothing honours are refused', { root: true, cgro
     // The messages point the operator somewhere: an isolator to enable, or why there is none.
     const networks = await (await launch(agent, 'n', IGNORED_BEFORE[3]?.[1] ?? {})).text();
     expect(networks).toContain(
-      "needs the 'acme/networks' isolator, which is not in --isolation (enable it: --isolation=cgroups/net_cls,posix/cpu,posix/mem,acme/networks)",
+      "needs the 'acme/networks' or 'network/cni' isolator, which is not in --isolation (enable it: --isolation=cgroups/net_cls,posix/cpu,posix/mem,acme/networks)",
     );
     const uris = await (await launch(agent, 'u', IGNORED_BEFORE[0]?.[1] ?? {})).text();
     expect(uris).toMatch(/'command.uris' is not supported: Corral has no fetcher/);

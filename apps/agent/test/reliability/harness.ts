@@ -16,11 +16,16 @@ export class Scenario {
   readonly extraFlags: string[];
   readonly runtimeDir: string;
   readonly workDir: string;
+  readonly isolation: string;
 
-  constructor(extraFlags: string[] = [], options: { runtimeDir?: string; workDir?: string } = {}) {
+  constructor(
+    extraFlags: string[] = [],
+    options: { runtimeDir?: string; workDir?: string; isolation?: string } = {},
+  ) {
     this.extraFlags = extraFlags;
     this.runtimeDir = options.runtimeDir ?? join(this.root, 'run');
     this.workDir = options.workDir ?? join(this.root, 'work');
+    this.isolation = options.isolation ?? 'cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem';
   }
 
   flags(): string[] {
@@ -29,7 +34,7 @@ export class Scenario {
       `--runtime_dir=${this.runtimeDir}`,
       `--cgroups_root=${this.cgroupsRoot}`,
       '--launcher=linux',
-      '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
+      `--isolation=${this.isolation}`,
       '--cgroups_net_cls_primary_handle=0x19',
       ...this.extraFlags,
     ];
