@@ -88,7 +88,9 @@ describe('agent flags', () => {
     expect(text).toContain('--acme_flag_level=<integer>');
     // The launch-field table covers the isolators this agent can load, third-party ones too.
     expect(text).toContain('| `command.value` | the command to run | the engine |');
-    expect(text).toMatch(/\| `container.network_infos` \| [^|]+ \| `acme\/networks`, `network\/cni` \|/);
+    expect(text).toMatch(
+      /\| `container.network_infos` \| [^|]+ \| `acme\/networks`, `network\/cni` \|/,
+    );
     expect((await loadConfig(['--version'], {})).kind).toBe('version');
   });
 });
