@@ -39,10 +39,13 @@ describeOnKernel(
     });
 
     afterAll(async () => {
-      await cleanUpAgents();
-      allowed?.remove();
-      refused?.remove();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await cleanUpAgents();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        allowed?.remove();
+        refused?.remove();
+      }
     });
 
     const bundle = (name: string, config: unknown) => makeBundle(dir, name, config);
