@@ -21,6 +21,20 @@ const AGENT_BIN = fileURLToPath(
 );
 export const RUNC_BIN = fileURLToPath(new URL('../bin/corral-runc.js', import.meta.url));
 
+/** What the tests read of a `/containers` entry. */
+export interface ContainerEntry {
+  readonly container_id: string;
+  readonly labels?: {
+    readonly labels: readonly { readonly key: string; readonly value: string }[];
+  };
+  readonly status?: { readonly cgroup_info?: { readonly net_cls?: { readonly classid?: number } } };
+}
+
+/** The runtime id an entry carries (`corral.runtime.id`), if any. */
+export function runtimeIdOf(entry: ContainerEntry | undefined): string | undefined {
+  return entry?.labels?.labels.find((label) => label.key === 'corral.runtime.id')?.value;
+}
+
 export interface TestAgent {
   readonly url: string;
   readonly socket: string;
@@ -30,7 +44,7 @@ export interface TestAgent {
   crash(): Promise<void>;
   /** Starts it again on the same dirs, socket and cgroups root; resolves once recovered. */
   restart(): Promise<void>;
-  containers(): Promise<{ container_id: string; labels?: unknown; status?: unknown }[]>;
+  containers(): Promise<ContainerEntry[]>;
 }
 
 interface Started {
@@ -88,9 +102,7 @@ export async function startAgent(options: {
     },
     restart: launch,
     async containers() {
-      return (await (await fetch(`${url}/containers`)).json()) as Awaited<
-        ReturnType<TestAgent['containers']>
-      >;
+      return (await (await fetch(`${url}/containers`)).json()) as ContainerEntry[];
     },
   };
   started.push({ agent, dir, child: () => child });

@@ -12,6 +12,7 @@ import {
   makeBundle,
   ociConfig,
   runc,
+  runtimeIdOf,
   spawnRunc,
   startAgent,
   type TestAgent,
@@ -138,11 +139,10 @@ describeOnKernel(
       expect(duplicate.status).toBe(1);
       expect(duplicate.stderr).toContain('already exists');
 
-      const [entry] = (await agent.containers()).filter((c) =>
-        JSON.stringify(c.labels).includes('node1.root.2.0.0'),
+      const entry = (await agent.containers()).find(
+        (container) => runtimeIdOf(container) === 'node1.root.2.0.0',
       );
-      const classid = (entry?.status as { cgroup_info: { net_cls: { classid: number } } })
-        .cgroup_info.net_cls.classid;
+      const classid = entry?.status?.cgroup_info?.net_cls?.classid ?? 0;
       expect(classid >>> 16).toBe(0x52); // a managed handle under the agent's primary
 
       const refusedDelete = await runc(agent.socket, ['delete', 'node1.root.2.0.0']);
@@ -270,8 +270,8 @@ describeOnKernel(
         async () => (await runc(agent.socket, ['state', 'survivor.1'])).status === 0,
       );
       const before = JSON.parse((await runc(agent.socket, ['state', 'survivor.1'])).stdout);
-      const containerId = (await agent.containers()).find((entry) =>
-        JSON.stringify(entry.labels).includes('survivor.1'),
+      const containerId = (await agent.containers()).find(
+        (entry) => runtimeIdOf(entry) === 'survivor.1',
       )?.container_id as string;
       await agent.crash();
       const lost = await run.result;

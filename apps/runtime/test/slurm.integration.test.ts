@@ -8,11 +8,13 @@ import { captureOutput } from '@corral/test-support/child-output';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  type ContainerEntry,
   cgroupDirs,
   cleanUpAgents,
   eventually,
   makeBundle,
   ociConfig,
+  runtimeIdOf,
   startAgent,
   type TestAgent,
   testUser,
@@ -83,23 +85,17 @@ describeOnKernel(
 
     it('shows the running job in /containers with a classid; scancel reaches RunTimeKill', async () => {
       const job = srun(['sh', '-c', 'echo running; sleep 60']);
-      let entry: Awaited<ReturnType<TestAgent['containers']>>[number] | undefined;
+      let entry: ContainerEntry | undefined;
       await eventually(async () => {
         entry = (await agent.containers()).find((container) =>
-          JSON.stringify(container.labels).includes(`.${JOB_USER}.`),
+          runtimeIdOf(container)?.includes(`.${JOB_USER}.`),
         );
         // Its classid shows once the container is isolated (it may be seen while starting).
-        return JSON.stringify(entry?.status ?? {}).includes('classid');
+        return entry?.status?.cgroup_info?.net_cls?.classid !== undefined;
       }, 20_000);
-      const runtimeId = (entry?.labels as { labels: { key: string; value: string }[] }).labels.find(
-        (label) => label.key === 'corral.runtime.id',
-      )?.value;
+      const runtimeId = runtimeIdOf(entry);
       expect(runtimeId).toMatch(new RegExp(`^${slurm?.node}\\.${JOB_USER}\\.\\d+\\.0\\.0$`));
-      const status = entry?.status as {
-        cgroup_info: { net_cls: { classid: number } };
-        executor_pid: number;
-      };
-      expect(status.cgroup_info.net_cls.classid >>> 16).toBe(0x53);
+      expect((entry?.status?.cgroup_info?.net_cls?.classid ?? 0) >>> 16).toBe(0x53);
 
       const jobId = runtimeId?.split('.')[2] as string;
       spawnSync('scancel', [jobId], { env: slurm?.env, timeout: 10_000 });
