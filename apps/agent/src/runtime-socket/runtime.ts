@@ -161,14 +161,21 @@ export class Runtime {
     }
     send({ type: 'started', pid: this.state(request.id, caller).pid });
     const termination = await this.#stream(containerId, send);
+    // The record goes at once, so the id is free when the client hears the exit; the sandbox's
+    // files go after the reply, off the caller's critical path.
+    const removal = this.#deps.service.remove(containerId);
     send({
       type: 'exit',
       code: exitCode(termination),
       ...(termination.message ? { message: termination.message } : {}),
     });
+    await removal;
   }
 
-  /** Follows the sandbox's stdout and stderr until the container ends, then removes it. */
+  /**
+   * Follows the sandbox's stdout and stderr until the container ends. If following fails, the
+   * container is removed once it ends, as after a normal run.
+   */
   async #stream(
     id: ContainerID,
     send: (reply: RuntimeReply) => void,
@@ -204,11 +211,11 @@ export class Runtime {
           new Promise((resolve) => setTimeout(resolve, OUTPUT_POLL_MS)),
         ]);
       }
-      await termination;
       await forward();
-    } finally {
+    } catch (error) {
       await settled;
       await service.remove(id);
+      throw error;
     }
     return termination;
   }
