@@ -1,4 +1,10 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  type ChildProcess,
+  execFileSync,
+  type SpawnOptions,
+  spawn,
+  spawnSync,
+} from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
@@ -193,18 +199,15 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export type RuncChild = ChildProcess & { readonly result: Promise<RunResult> };
+export type CapturedChild = ChildProcess & { readonly result: Promise<RunResult> };
 
-/** Starts `corral-runc --agent SOCKET ARGS…` (the built bin), as `user` if given. */
-export function spawnRunc(
-  socket: string,
+/** Starts a command with piped stdout and stderr; `result` resolves once it has closed them. */
+export function spawnCaptured(
+  command: string,
   args: readonly string[],
-  user?: { readonly uid: number; readonly gid: number },
-): RuncChild {
-  const child = spawn(process.execPath, [RUNC_BIN, '--agent', socket, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(user ?? {}),
-  });
+  options: SpawnOptions = {},
+): CapturedChild {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   const result = once(child, 'close').then(() => ({
     status: child.exitCode,
@@ -212,6 +215,15 @@ export function spawnRunc(
     stderr: output.stderr(),
   }));
   return Object.assign(child, { result });
+}
+
+/** Starts `corral-runc --agent SOCKET ARGS…` (the built bin), as `user` if given. */
+export function spawnRunc(
+  socket: string,
+  args: readonly string[],
+  user?: { readonly uid: number; readonly gid: number },
+): CapturedChild {
+  return spawnCaptured(process.execPath, [RUNC_BIN, '--agent', socket, ...args], user ?? {});
 }
 
 export function runc(

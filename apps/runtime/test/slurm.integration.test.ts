@@ -1,10 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning } from '@corral/procfs';
-import { captureOutput } from '@corral/test-support/child-output';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -15,6 +13,7 @@ import {
   makeBundle,
   ociConfig,
   runtimeIdOf,
+  spawnCaptured,
   startAgent,
   type TestAgent,
   testUser,
@@ -60,21 +59,13 @@ describeOnKernel(
 
     /** `srun --container=<bundle> ARGS…` as the job user. */
     function srun(args: readonly string[]) {
-      const child = spawn('srun', ['--container', bundle, '--time=1', ...args], {
+      return spawnCaptured('srun', ['--container', bundle, '--time=1', ...args], {
         env: slurm?.env,
         cwd: dir,
         uid: user.uid,
         gid: user.gid,
-        stdio: ['ignore', 'pipe', 'pipe'],
         timeout: 60_000,
       });
-      const output = captureOutput(child);
-      const result = once(child, 'close').then(() => ({
-        status: child.exitCode,
-        stdout: output.stdout(),
-        stderr: output.stderr(),
-      }));
-      return Object.assign(child, { result });
     }
 
     it("returns the command's output and exit code, run as the job's user", async () => {

@@ -74,6 +74,7 @@ export type { Isolator, MaybePromise } from './isolator.ts';
 export { KeyedQueue } from './keyed-queue.ts';
 export {
   covers,
+  isEmpty,
   isLaunchFieldPath,
   KNOWN_LAUNCH_FIELDS,
   type KnownLaunchField,
@@ -82,6 +83,7 @@ export {
   type LaunchFieldsInput,
   resourceField,
   setLaunchFields,
+  valueAt,
 } from './launch-fields.ts';
 export {
   type Capability,

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenInTempDir } from '../test/unix-server.ts';
 import { PeerCredentialsError, peerCredentials } from './index.ts';
 
 const cleanups: (() => void)[] = [];
@@ -10,26 +8,19 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A unix server in a temp dir; resolves with the server side of one connection. */
-async function connectedPair(): Promise<{ server: Server; accepted: Socket; client: Socket }> {
-  const dir = mkdtempSync(join(tmpdir(), 'peercred-'));
-  const path = join(dir, 'sock');
-  const server = createServer();
-  cleanups.push(() => {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = createConnection(path);
+/** The server side of a connection this process makes. */
+async function acceptedFromSelf(): Promise<Socket> {
+  const server = await listenInTempDir();
+  cleanups.push(() => server.close());
+  const accepted = server.accepted();
+  const client = createConnection(server.path);
   cleanups.push(() => client.destroy());
-  return { server, accepted: await accepted, client };
+  return accepted;
 }
 
 describe('peerCredentials', () => {
   it('reports the connecting process as the kernel sees it', async () => {
-    const { accepted } = await connectedPair();
-    expect(peerCredentials(accepted)).toEqual({
+    expect(peerCredentials(await acceptedFromSelf())).toEqual({
       pid: process.pid,
       uid: process.getuid?.(),
       gid: process.getgid?.(),
@@ -37,7 +28,7 @@ describe('peerCredentials', () => {
   });
 
   it('refuses a socket that has no descriptor any more', async () => {
-    const { accepted } = await connectedPair();
+    const accepted = await acceptedFromSelf();
     accepted.destroy();
     expect(() => peerCredentials(accepted)).toThrow(PeerCredentialsError);
   });

@@ -1,7 +1,8 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { HOST_USER_FILES, lookUpUser, type UserFiles, userNameOf } from '@corral/containerizer';
-import type { ContainerID } from '@corral/core';
+import { type ContainerID, isEmpty, valueAt } from '@corral/core';
+import { isObject } from '../http/call-validation.ts';
 import { UnsupportedBundleFieldError } from './errors.ts';
 
 /** Who called, as the kernel says (SO_PEERCRED). */
@@ -30,21 +31,7 @@ export interface BundleLaunch {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Absent, null, false, '' and empty lists or objects ask for nothing. */
-const isSet = (value: unknown): boolean =>
-  !(
-    value === undefined ||
-    value === null ||
-    value === false ||
-    value === '' ||
-    (Array.isArray(value) && value.length === 0) ||
-    (isObject(value) && Object.values(value).every((inner) => !isSet(inner)))
-  );
+const isSet = (value: unknown): boolean => !isEmpty(value);
 
 const NO_ROOTFS = 'Corral runs commands on the host filesystem and has no OCI mounts yet';
 
@@ -112,15 +99,6 @@ const REFUSED: readonly (readonly [path: string, reason: string])[] = [
   ['vm', 'is not supported: Corral runs Linux containers'],
   ['zos', 'is not supported: Corral runs Linux containers'],
 ];
-
-function valueAt(config: Json, path: string): unknown {
-  let value: unknown = config;
-  for (const key of path.split('.')) {
-    if (!isObject(value)) return undefined;
-    value = value[key];
-  }
-  return value;
-}
 
 const refuse = (field: string, reason: string): never => {
   throw new UnsupportedBundleFieldError(field, reason);
@@ -209,7 +187,7 @@ const UNLIMITED = 2 ** 63;
 const RLIMIT =
   /^RLIMIT_(AS|CORE|CPU|DATA|FSIZE|LOCKS|MEMLOCK|MSGQUEUE|NICE|NOFILE|NPROC|RSS|RTPRIO|RTTIME|SIGPENDING|STACK)$/;
 
-function rlimits(value: unknown, context: BundleContext): Json | undefined {
+function rlimits(value: unknown, context: BundleContext): Record<string, unknown> | undefined {
   if (!isSet(value)) return undefined;
   if (!Array.isArray(value)) return refuse('process.rlimits', 'must be a list');
   const callerLimits =
@@ -245,7 +223,7 @@ function scalar(name: string, value: number) {
 }
 
 /** Memory and CPU of `linux.resources` as the Mesos requests and limits cgroups/* honour. */
-function resourceFields(resources: unknown): Json {
+function resourceFields(resources: unknown): Record<string, unknown> {
   if (!isObject(resources)) return {};
   const memory = isObject(resources.memory) ? resources.memory : {};
   const cpu = isObject(resources.cpu) ? resources.cpu : {};

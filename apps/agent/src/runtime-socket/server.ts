@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isCorralError, type Logger } from '@corral/core';
 import { peerCredentials } from '@corral/peercred';
+import { isObject } from '../http/call-validation.ts';
 import type { CallerPolicy } from './access.ts';
 import type { Caller } from './bundle.ts';
 import { RuntimeRequestError } from './errors.ts';
@@ -13,11 +14,7 @@ import type { Runtime } from './runtime.ts';
 /** A request line larger than this is refused (a config.json with a large env fits easily). */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function stringField(body: Json, field: string): string {
+function stringField(body: Record<string, unknown>, field: string): string {
   const value = body[field];
   if (typeof value !== 'string' || value === '') {
     throw new RuntimeRequestError(`'${field}' must be a non-empty string`);
@@ -25,7 +22,7 @@ function stringField(body: Json, field: string): string {
   return value;
 }
 
-function signalField(body: Json): number {
+function signalField(body: Record<string, unknown>): number {
   const { signal } = body;
   if (typeof signal !== 'number' || !Number.isInteger(signal) || signal < 1 || signal > 64) {
     throw new RuntimeRequestError(
