@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Corral's tests and agent use on the host (nft for packet-tagging
 # proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper,
-# the CNI plugins and the iptables their portmap plugin drives).
+# the CNI plugins and the iptables their portmap plugin drives, Slurm and munge for corral-runc's
+# scheduler test, crun as its differential reference).
 # Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
 # so a laptop run still works (kernel tests then skip, or fail under CI=true).
 set -euo pipefail
@@ -17,6 +18,11 @@ declare -A package_for=(
   [make]=make
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [iptables]=iptables
+  [slurmctld]=slurmctld
+  [slurmd]=slurmd
+  [srun]=slurm-client
+  [munged]=munge
+  [crun]=crun
 )
 
 missing=()

@@ -30,6 +30,7 @@ import { LaunchFieldPolicy } from './isolation/launch-fields.ts';
 import { checkRequirements } from './isolation/requirements.ts';
 import { coreLogger, type PinoLogger } from './logging.ts';
 import { AgentMetrics, metricsSnapshot, prometheusText } from './metrics/agent-metrics.ts';
+import { type RuntimeSocket, startRuntimeSocket } from './runtime-socket/index.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface Agent {
@@ -84,6 +85,7 @@ export function createAgent(
   const { flags } = config;
   let server: FastifyInstance | undefined;
   let records: ContainerRegistry | undefined;
+  let runtimeSocket: RuntimeSocket | undefined;
 
   return {
     async start() {
@@ -161,6 +163,11 @@ export function createAgent(
         return { metrics, containersByState, isolatorGauges };
       };
 
+      const launch = async (...args: Parameters<ContainerService['launch']>) => {
+        // Before anything exists for the container: a refused launch leaves nothing behind.
+        await launchFields.check(args[0]);
+        return service.launch(...args);
+      };
       const api: AgentApi = {
         isRecovered: () => recovered,
         version: () => ({ version: AGENT_VERSION }),
@@ -180,11 +187,7 @@ export function createAgent(
           (await Promise.all(running().map(report))).map(getContainersEntry),
         metricsSnapshot: () => metricsSnapshot(metricsInputs()),
         prometheus: () => prometheusText(metricsInputs()),
-        launch: async (call) => {
-          // Before anything exists for the container: a refused launch leaves nothing behind.
-          await launchFields.check(call);
-          return service.launch(call);
-        },
+        launch,
         wait: (id: ContainerID) => service.wait(id),
         kill: (id: ContainerID, signal: number) => service.kill(id, signal),
         remove: (id: ContainerID) => service.remove(id),
@@ -206,6 +209,17 @@ export function createAgent(
         },
         logger,
       });
+      if (flags.runtime_socket !== undefined) {
+        runtimeSocket = await startRuntimeSocket({
+          path: flags.runtime_socket,
+          users: flags.runtime_socket_users,
+          registry,
+          service,
+          launch,
+          ipcIsolator: isolators.some(({ name }) => name === 'namespaces/ipc'),
+          logger: coreLogger(logger.child({ component: 'runtime-socket' })),
+        });
+      }
       const url = await server.listen({ host: flags.ip, port: flags.port });
       logger.info(
         { url, isolation: isolators.map((i) => i.name), launcher: launcher.kind },
@@ -218,6 +232,7 @@ export function createAgent(
       await service.settled();
       metrics.recoverySeconds = (performance.now() - began) / 1000;
       recovered = true;
+      runtimeSocket?.recovered();
       logger.info(
         {
           recovered: result.recovered.map((id) => containerIdToString(id)),
@@ -231,6 +246,7 @@ export function createAgent(
 
     async stop() {
       if (!server) return;
+      await runtimeSocket?.close();
       const closing = server.close();
       const timer = setTimeout(() => server?.server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       await closing;

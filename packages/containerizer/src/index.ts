@@ -30,4 +30,4 @@ export {
   type NoNewPrivilegesPolicy,
 } from './privileges.ts';
 export { exitCodeOf, signalOf, terminationOf } from './termination.ts';
-export type { UserFiles } from './users.ts';
+export { HOST_USER_FILES, type HostUser, lookUpUser, type UserFiles, userNameOf } from './users.ts';

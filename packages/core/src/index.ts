@@ -78,6 +78,7 @@ export type { Isolator, MaybePromise } from './isolator.ts';
 export { KeyedQueue } from './keyed-queue.ts';
 export {
   covers,
+  isEmpty,
   isLaunchFieldPath,
   KNOWN_LAUNCH_FIELDS,
   type KnownLaunchField,
@@ -86,6 +87,7 @@ export {
   type LaunchFieldsInput,
   resourceField,
   setLaunchFields,
+  valueAt,
 } from './launch-fields.ts';
 export {
   type Capability,

@@ -203,14 +203,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Absent, null, false, '' and empty lists or objects (recursively) ask for nothing. */
-function isEmpty(value: unknown): boolean {
+export function isEmpty(value: unknown): boolean {
   if (value === undefined || value === null || value === false || value === '') return true;
   if (Array.isArray(value)) return value.length === 0;
   if (isRecord(value)) return Object.values(value).every(isEmpty);
   return false;
 }
 
-function valueAt(input: LaunchFieldsInput, path: string): unknown {
+/** The value at a dotted path (`linux.resources.memory`) of a JSON object, if every step is one. */
+export function valueAt(input: unknown, path: string): unknown {
   let value: unknown = input;
   for (const key of path.split('.')) {
     if (!isRecord(value)) return undefined;

@@ -57,6 +57,13 @@ export const agentFlags = {
     values: NO_NEW_PRIVILEGES_POLICIES,
     default: 'required',
   }),
+  runtime_socket: flag.string({
+    help: 'Unix socket path where corral-runc (the OCI runtime command) reaches this agent, e.g. /run/corral/runtime.sock; unset: no socket',
+  }),
+  runtime_socket_users: flag.string({
+    help: "Who besides root may use --runtime_socket: user names, @group names, or * for everyone (each caller's containers run as that caller)",
+    default: '',
+  }),
   max_completed_containers: flag.integer({
     help: 'How many terminated containers /state keeps until they are removed',
     min: 0,

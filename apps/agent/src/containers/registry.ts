@@ -31,6 +31,16 @@ export interface TaskStatusEntry {
   container_status?: ContainerStatus;
 }
 
+/** A container started through the runtime socket (`corral-runc`), kept for every later verb. */
+export interface RuntimeOrigin {
+  /** The runtime's id, e.g. Slurm's `node1.alice.42.0.0`. */
+  readonly id: string;
+  readonly bundle: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** The caller's uid: other non-root callers do not see the container. */
+  readonly owner: number;
+}
+
 /**
  * One container launched through the API, seen as a task of the agent's local framework (one
  * executor per container), so /state has the shape Mesos tools expect. It outlives the container:
@@ -47,6 +57,7 @@ export interface ContainerRecord {
   statuses: TaskStatusEntry[];
   termination?: ContainerTermination;
   terminated_at?: number;
+  readonly runtime?: RuntimeOrigin;
 }
 
 function isErrno(error: unknown, code: string): boolean {
@@ -149,7 +160,7 @@ export class ContainerRegistry {
     await this.removals.get(containerIdToString(id));
   }
 
-  add(launch: LaunchCall): ContainerRecord {
+  add(launch: LaunchCall, runtime?: RuntimeOrigin): ContainerRecord {
     const key = containerIdToString(launch.container_id);
     const record: ContainerRecord = {
       id: launch.container_id,
@@ -159,6 +170,7 @@ export class ContainerRegistry {
       created_at: Date.now() / 1000,
       state: 'TASK_STARTING',
       statuses: [],
+      ...(runtime ? { runtime } : {}),
     };
     this.records.set(key, record);
     this.save(record);

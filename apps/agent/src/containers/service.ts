@@ -11,6 +11,7 @@ import {
   type ContainerRegistry,
   isTerminal,
   type LaunchCall,
+  type RuntimeOrigin,
   type TaskStatusEntry,
 } from './registry.ts';
 import { Semaphore } from './semaphore.ts';
@@ -124,7 +125,10 @@ export class ContainerService {
     }
   }
 
-  async launch(call: LaunchCall): Promise<'launched' | 'already_launched'> {
+  async launch(
+    call: LaunchCall,
+    runtime?: RuntimeOrigin,
+  ): Promise<'launched' | 'already_launched'> {
     const key = containerIdToString(call.container_id);
     if (this.registry.get(call.container_id) || this.queued.has(key)) return 'already_launched';
     const started = performance.now();
@@ -134,7 +138,7 @@ export class ContainerService {
     let record: ContainerRecord | undefined;
     try {
       await this.registry.removed(call.container_id);
-      record = this.registry.add(call);
+      record = this.registry.add(call, runtime);
       await this.containerizer.launch(call.container_id, {
         command_info: call.command,
         directory: record.sandbox,

@@ -168,6 +168,20 @@ export interface ContainerReport {
   readonly statistics?: ResourceStatistics;
 }
 
+/** A runtime-socket container's runtime id and bundle, as Mesos-style labels. */
+function runtimeLabels(record: ContainerRecord) {
+  if (!record.runtime) return {};
+  const { id, bundle } = record.runtime;
+  return {
+    labels: {
+      labels: [
+        { key: 'corral.runtime.id', value: id },
+        { key: 'corral.runtime.bundle', value: bundle },
+      ],
+    },
+  };
+}
+
 /** An entry of `GET /containers` (Mesos names the keys `status` and `statistics` here). */
 export function containersEntry({ record, status, statistics }: ContainerReport) {
   return {
@@ -176,6 +190,7 @@ export function containersEntry({ record, status, statistics }: ContainerReport)
     executor_name: `Container ${record.key}`,
     source: record.key,
     container_id: record.key,
+    ...runtimeLabels(record),
     ...(status ? { status } : {}),
     ...(statistics ? { statistics } : {}),
   };
@@ -188,6 +203,7 @@ export function getContainersEntry({ record, status, statistics }: ContainerRepo
     executor_id: { value: record.key },
     executor_name: `Container ${record.key}`,
     container_id: { value: record.id.value },
+    ...runtimeLabels(record),
     ...(status ? { container_status: status } : {}),
     ...(statistics ? { resource_statistics: statistics } : {}),
   };

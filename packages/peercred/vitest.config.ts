@@ -1,0 +1,3 @@
+import { corralVitestConfig } from '@corral/test-support/vitest';
+
+export default corralVitestConfig();
