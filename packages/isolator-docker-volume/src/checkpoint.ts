@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from '@corral/core';
+import { KeyedQueue, writeFileDurably } from '@corral/core';
 
 /** One volume a container holds (or may hold) mounted through its plugin. */
 export interface HeldVolume {
@@ -26,6 +26,8 @@ const SUFFIX = '.json';
  */
 export class CheckpointStore {
   readonly dir: string;
+  /** Writes of one container land in call order, so the newest state is the one that stays. */
+  readonly #writes = new KeyedQueue();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -36,8 +38,9 @@ export class CheckpointStore {
     return join(this.dir, `${key}${SUFFIX}`);
   }
 
-  write(key: string, checkpoint: VolumeCheckpoint): void {
-    writeFileDurably(this.#file(key), JSON.stringify(checkpoint));
+  write(key: string, checkpoint: VolumeCheckpoint): Promise<void> {
+    const text = JSON.stringify(checkpoint);
+    return this.#writes.run(key, () => writeFileDurably(this.#file(key), text));
   }
 
   /**
@@ -65,9 +68,12 @@ export class CheckpointStore {
     return undefined;
   }
 
-  remove(key: string): void {
-    rmSync(this.#file(key), { force: true });
-    rmSync(`${this.#file(key)}.tmp`, { force: true });
+  /** Queued behind the container's writes, so none of them recreates the file afterwards. */
+  remove(key: string): Promise<void> {
+    return this.#writes.run(key, async () => {
+      rmSync(this.#file(key), { force: true });
+      rmSync(`${this.#file(key)}.tmp`, { force: true });
+    });
   }
 
   /** Keys of every checkpoint in the directory. */

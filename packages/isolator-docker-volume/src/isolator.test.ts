@@ -119,7 +119,7 @@ describe('docker/volume', () => {
     const [kept] = plugin.mountedBy('v1');
     const restarted = isolator();
     // 'gone' is neither running nor an orphan the engine knows (its runtime dir was lost).
-    restarted.recover(
+    await restarted.recover(
       [{ container_id: id('kept'), pid: 1, directory: '', runtime_directory: '' }],
       [],
     );
@@ -134,7 +134,10 @@ describe('docker/volume', () => {
     new CheckpointStore(checkpointDir());
     writeFileSync(join(checkpointDir(), 'torn.json'), '');
     const made = isolator();
-    made.recover([{ container_id: id('torn'), pid: 1, directory: '', runtime_directory: '' }], []);
+    await made.recover(
+      [{ container_id: id('torn'), pid: 1, directory: '', runtime_directory: '' }],
+      [],
+    );
     await made.cleanup(id('torn'));
     expect(plugin.callsOf('VolumeDriver.Unmount')).toEqual([]);
   });

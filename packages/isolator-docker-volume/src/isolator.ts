@@ -65,7 +65,7 @@ export class DockerVolumeIsolator implements Isolator {
     this.#retryMaxMs = options.retryMaxMs ?? 300_000;
   }
 
-  recover(states: readonly ContainerState[], orphans: readonly ContainerID[]): void {
+  async recover(states: readonly ContainerState[], orphans: readonly ContainerID[]): Promise<void> {
     const known = new Set<string>();
     for (const id of [...states.map((state) => state.container_id), ...orphans]) {
       const key = containerIdToString(id);
@@ -79,7 +79,7 @@ export class DockerVolumeIsolator implements Isolator {
       if (known.has(key)) continue;
       const holding = this.#read(key);
       if (holding) this.#retryUnmounts(key, holding, 0);
-      else this.#checkpoints.remove(key);
+      else await this.#checkpoints.remove(key);
     }
   }
 
@@ -101,9 +101,9 @@ export class DockerVolumeIsolator implements Isolator {
     };
   }
 
-  #save(key: string, holding: Holding): void {
+  #save(key: string, holding: Holding): Promise<void> {
     const checkpoint: VolumeCheckpoint = { mountId: holding.mountId, volumes: holding.volumes };
-    this.#checkpoints.write(key, checkpoint);
+    return this.#checkpoints.write(key, checkpoint);
   }
 
   async prepare(
@@ -156,7 +156,7 @@ export class DockerVolumeIsolator implements Isolator {
       }
       const held: Holding['volumes'][number] = { driver, name, state: 'mounting' };
       holding.volumes.push(held);
-      this.#save(key, holding);
+      await this.#save(key, holding);
       let reply: Record<string, unknown>;
       try {
         reply = await this.#client.call(driver, 'Mount', { Name: name, ID: holding.mountId });
@@ -164,12 +164,12 @@ export class DockerVolumeIsolator implements Isolator {
         // The plugin said no: nothing to Unmount. Anything else (a timeout) may have mounted.
         if (error instanceof PluginReplyError) {
           holding.volumes.splice(holding.volumes.indexOf(held), 1);
-          this.#save(key, holding);
+          await this.#save(key, holding);
         }
         throw error;
       }
       held.state = 'mounted';
-      this.#save(key, holding);
+      await this.#save(key, holding);
       const mountpoint = reply.Mountpoint;
       if (typeof mountpoint !== 'string' || !mountpoint.startsWith('/')) {
         throw new PluginReplyError(
@@ -198,10 +198,10 @@ export class DockerVolumeIsolator implements Isolator {
       }),
     );
     if (holding.volumes.length === 0) {
-      this.#checkpoints.remove(key);
+      await this.#checkpoints.remove(key);
       return;
     }
-    this.#save(key, holding);
+    await this.#save(key, holding);
     this.#retryUnmounts(key, holding, 1);
     throw new Error(
       `unmounting failed (retried in the background with backoff; see isolator/docker/volume/unmounts_pending): ${failures.join('; ')}`,
@@ -243,12 +243,12 @@ export class DockerVolumeIsolator implements Isolator {
           );
         }
         if (holding.volumes.length === 0) {
-          this.#checkpoints.remove(key);
+          await this.#checkpoints.remove(key);
           this.#retrying.delete(key);
           this.#logger.info('volumes unmounted after retries', { container: key });
           return;
         }
-        this.#save(key, holding);
+        await this.#save(key, holding);
         this.#retryUnmounts(key, holding, attempt + 1);
       };
       void retry();

@@ -2,7 +2,8 @@
 // network and mount namespaces of its own (scripts/in-own-network.sh). Interleaved in one run: a
 // host-network launch, a launch on a bridge + host-local network, and the same plugin chain's ADD
 // run directly against a bare network namespace (what the plugins alone cost); then destroy vs.
-// the chain's DEL. Root needed.
+// the chain's DEL. Root needed. The runtime dir is on tmpfs (/dev/shm), as /run is on production
+// hosts; the persistent root dir stays on disk.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { type AttachmentRecord, addChain, deleteChain, networkCni } from '../src
 
 const ROUNDS = Number(process.env.CORRAL_BENCH_ROUNDS ?? 60);
 const dir = mkdtempSync(join(tmpdir(), 'corral-cni-bench-'));
+const shm = mkdtempSync('/dev/shm/corral-cni-bench-');
 const cgroupsRoot = `corral-bench-${process.pid}`;
 const network = {
   cniVersion: '1.0.0',
@@ -39,7 +41,7 @@ const launcher = createLauncher({ kind: 'linux', cgroupsRoot }) as LinuxLauncher
 const keepAlive = setInterval(() => undefined, 1_000);
 
 try {
-  const runtimeDir = join(dir, 'runtime');
+  const runtimeDir = join(shm, 'runtime');
   const isolator = await networkCni.create(
     {
       network_cni_config_dir: join(dir, 'net.d'),
@@ -62,23 +64,38 @@ try {
     logger: silentLogger,
   });
   await containerizer.recover();
+  // The kernel's share: the same namespaces as a networked container, and no network.
+  const namespacesOnly = new Containerizer({
+    runtimeDir: join(shm, 'runtime-ns'),
+    launcher,
+    isolators: [
+      {
+        name: 'bench/namespaces',
+        isolator: { prepare: () => ({ clone_namespaces: ['net', 'uts', 'mnt'] as const }) },
+      },
+    ],
+    logger: silentLogger,
+  });
+  await namespacesOnly.recover();
 
   let n = 0;
-  const launched: string[] = [];
-  const launch = (networks: { name: string }[]) => async () => {
-    const value = `c${n++}`;
-    const started = performance.now();
-    await containerizer.launch(
-      { value },
-      {
-        command_info: { value: 'exec sleep 600' },
-        container_info: { network_infos: networks },
-        directory: join(dir, 'work', value),
-      },
-    );
-    launched.push(value);
-    return performance.now() - started;
-  };
+  const launched: { engine: Containerizer; value: string }[] = [];
+  const launch =
+    (networks: { name: string }[], engine = containerizer) =>
+    async () => {
+      const value = `c${n++}`;
+      const started = performance.now();
+      await engine.launch(
+        { value },
+        {
+          command_info: { value: 'exec sleep 600' },
+          container_info: { network_infos: networks },
+          directory: join(dir, 'work', value),
+        },
+      );
+      launched.push({ engine, value });
+      return performance.now() - started;
+    };
   const records: AttachmentRecord[] = [];
   const sleepers: ReturnType<typeof spawn>[] = [];
   /** The chain alone, into the netns of a process that has one of its own. */
@@ -108,6 +125,7 @@ try {
   const results = await interleave(
     {
       'host-network launch': launch([]),
+      'launch in new net, uts and mnt namespaces, no network': launch([], namespacesOnly),
       'bridge + host-local launch': launch([{ name: 'bench' }]),
       'bridge + host-local ADD alone': directAdd,
     },
@@ -122,12 +140,12 @@ try {
   );
 
   const destroys: number[] = [];
-  for (const value of launched) {
+  for (const { engine, value } of launched) {
     const started = performance.now();
-    await containerizer.destroy({ value });
+    await engine.destroy({ value });
     destroys.push(performance.now() - started);
   }
-  console.log(formatSummary('destroy (host network and networked mixed)', summarize(destroys)));
+  console.log(formatSummary('destroy (all three kinds mixed)', summarize(destroys)));
   const deletes: number[] = [];
   for (const record of records) {
     const started = performance.now();
@@ -142,4 +160,5 @@ try {
   const root = join(await launcher.hierarchy(), cgroupsRoot);
   execFileSync('sh', ['-c', `rmdir ${root} 2>/dev/null || true`]);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(shm, { recursive: true, force: true });
 }

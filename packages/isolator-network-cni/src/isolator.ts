@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import {
   type ContainerConfig,
   type ContainerID,
@@ -135,27 +136,41 @@ export class NetworkCniIsolator implements Isolator {
     }
   }
 
-  prepare(id: ContainerID, config: ContainerConfig): ContainerLaunchInfo | undefined {
+  async prepare(
+    id: ContainerID,
+    config: ContainerConfig,
+  ): Promise<ContainerLaunchInfo | undefined> {
     const requests = networkRequests(config, this.#options.networks);
     if (requests.length === 0) return undefined;
     const key = containerIdToString(id);
     const ports = this.#claimPorts(key, requests);
     const hostname = config.container_info?.hostname ?? defaultHostname(id);
     const dir = join(this.#options.etcDir, key);
-    mkdirSync(dir, { recursive: true });
-    const mounts: ContainerMountInfo[] = [];
-    for (const file of ETC_FILES) {
-      // Filled in isolate, before the command runs; the bind mount shows the same inode.
-      writeFileSync(join(dir, file), file === 'hostname' ? `${hostname}\n` : '');
-      const target = join(this.#options.hostEtc ?? '/etc', file);
-      if (!existsSync(target)) continue; // Never create files on the host's /etc.
-      mounts.push({
-        source: join(dir, file),
-        target,
-        flags: ['bind', 'nosuid', 'nodev', 'noexec'],
-      });
+    try {
+      await mkdir(dir, { recursive: true });
+      // Filled in isolate, before the command runs (the bind mount shows the same inode); written
+      // together, so a disk-backed runtime dir costs one round trip, not three.
+      await Promise.all(
+        ETC_FILES.map((file) =>
+          writeFile(join(dir, file), file === 'hostname' ? `${hostname}\n` : ''),
+        ),
+      );
+    } catch (error) {
+      for (const port of ports) this.#hostPorts.delete(port);
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
     }
     this.#joined.set(key, { hostname, requests, records: [], ports });
+    const mounts: ContainerMountInfo[] = ETC_FILES.map((file) =>
+      join(this.#options.hostEtc ?? '/etc', file),
+    )
+      // Never create files on the host's /etc: one it lacks is not mounted over.
+      .filter((target) => existsSync(target))
+      .map((target) => ({
+        source: join(dir, basename(target)),
+        target,
+        flags: ['bind', 'nosuid', 'nodev', 'noexec'],
+      }));
     return { clone_namespaces: ['net', 'uts', 'mnt'], mounts, hostname };
   }
 
@@ -194,11 +209,11 @@ export class NetworkCniIsolator implements Isolator {
     if (failures.length > 0) throw new Error(failures.join('; '));
     const attachments = joined.records.map((record) => readResult(record.result ?? {}));
     const dir = join(this.#options.etcDir, key);
-    writeFileSync(join(dir, 'hosts'), hostsFile(joined.hostname, attachments));
-    writeFileSync(
-      join(dir, 'resolv.conf'),
-      resolvConf(attachments, join(this.#options.hostEtc ?? '/etc', 'resolv.conf')),
-    );
+    const hostResolvConf = join(this.#options.hostEtc ?? '/etc', 'resolv.conf');
+    await Promise.all([
+      writeFile(join(dir, 'hosts'), hostsFile(joined.hostname, attachments)),
+      writeFile(join(dir, 'resolv.conf'), resolvConf(attachments, hostResolvConf)),
+    ]);
   }
 
   async #attach(
@@ -228,13 +243,13 @@ export class NetworkCniIsolator implements Isolator {
       ...(ip === undefined ? {} : { cniArgs: `IgnoreUnknown=1;IP=${ip}` }),
       info,
     };
-    // Checkpointed before ADD: a crash during ADD still ends in a DEL.
-    this.#options.store.write(key, record);
+    // Checkpointed before ADD: a crash during ADD, even a power loss, still ends in a DEL.
+    await this.#options.store.write(key, record, true);
     joined.records.push(record);
     const result = await addChain(record, netns, this.#options.runner);
     record = { ...record, result };
     joined.records[joined.records.findIndex((r) => r.network === network.name)] = record;
-    this.#options.store.write(key, record);
+    await this.#options.store.write(key, record, false);
   }
 
   /** DEL of every attachment, then the netns handle, the /etc files and the checkpoints go. */

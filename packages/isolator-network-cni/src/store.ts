@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '@corral/core';
 import type { AttachmentRecord } from './attachment.ts';
@@ -18,9 +19,15 @@ export class AttachmentStore {
     mkdirSync(dir, { recursive: true });
   }
 
-  write(key: string, record: AttachmentRecord): void {
-    mkdirSync(join(this.dir, key), { recursive: true });
-    writeFileDurably(join(this.dir, key, `${record.network}${SUFFIX}`), JSON.stringify(record));
+  /**
+   * `durable` (before ADD) reaches the disk before it returns: after a power loss, DEL still
+   * needs it. The record with ADD's result is only needed while the netns lives, so an agent
+   * crash (the page cache survives) is all it must outlive: no fsync on the launch path.
+   */
+  async write(key: string, record: AttachmentRecord, durable: boolean): Promise<void> {
+    if (durable) await mkdir(join(this.dir, key), { recursive: true });
+    const file = join(this.dir, key, `${record.network}${SUFFIX}`);
+    await writeFileDurably(file, JSON.stringify(record), { fsync: durable });
   }
 
   /** The container's attachments; `onUnreadable` hears of files a crash left torn. */
