@@ -92,3 +92,22 @@ it('gives a call made during a scan a scan of its own, started after it', async 
   expect((await second).processes).toHaveLength(2);
   expect(scans).toBe(2);
 });
+
+it('keeps one batch while a caller asks in slices, one turn after another', async () => {
+  const procRoot = fakeProc(3, 0);
+  let scans = 0;
+  const sampler = new UsageSampler({
+    procRoot,
+    readTable: async (root) => {
+      scans++;
+      return readProcessTable(root);
+    },
+  });
+  const samples: Promise<unknown>[] = [];
+  for (let index = 0; index < 3; index++) {
+    samples.push(sampler.sample(`c${index}`, FIRST_PID + 2 * index));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(samples);
+  expect(scans).toBe(1);
+});

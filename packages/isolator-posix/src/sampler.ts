@@ -50,6 +50,8 @@ export interface SamplerOptions {
 }
 
 const SLICE_MS = 10;
+/** Longest a batch waits for more calls before it is served. */
+const MAX_BATCH_WAIT_MS = 1000;
 
 function errnoOf(error: unknown): string | undefined {
   return error instanceof CgroupError ? error.errno : (error as NodeJS.ErrnoException).code;
@@ -61,10 +63,10 @@ function parseCpuStat(text: string): { user: number; system: number } {
 }
 
 /**
- * Samples containers for posix/cpu and posix/mem, which share one sampler. Every call made in one
- * turn of the event loop (a `/containers` request asks every container at once) joins one batch;
- * a batch starts after the one before it has finished, so each batch reads state newer than its
- * calls. Per batch: containers with a cgroup of their own cost O(their processes) (`cgroup.procs`,
+ * Samples containers for posix/cpu and posix/mem, which share one sampler. Calls join one batch
+ * until a turn of the event loop passes without a new call (a `/containers` request asks every
+ * container in a few slices); a batch starts after the one before it has finished, so each batch
+ * reads state newer than its calls. Per batch: containers with a cgroup of their own cost O(their processes) (`cgroup.procs`,
  * their `/proc/<pid>/stat`, `cpu.stat`); the others share a single scan of the process table.
  * All of it runs in slices of at most `sliceMs`, so other requests are served in between.
  */
@@ -77,6 +79,8 @@ export class UsageSampler {
   #batch = new Map<string, Request>();
   #running: Promise<void> = Promise.resolve();
   #scheduled = false;
+  /** Calls so far, to see whether a turn brought any. */
+  #calls = 0;
   #cgroup2: { readonly mount: string; readonly self: string | undefined } | null | undefined;
 
   constructor(options: SamplerOptions = {}) {
@@ -91,10 +95,17 @@ export class UsageSampler {
     if (pending?.pid === pid) return pending.result.promise;
     const request: Request = { key, pid, result: Promise.withResolvers() };
     this.#batch.set(key, request);
+    this.#calls++;
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#running = this.#running.then(async () => {
-        await nextTurn();
+        // Open while calls keep coming each turn: a caller may ask in slices.
+        const opened = performance.now();
+        let seen: number;
+        do {
+          seen = this.#calls;
+          await nextTurn();
+        } while (this.#calls !== seen && performance.now() - opened < MAX_BATCH_WAIT_MS);
         const batch = this.#batch;
         this.#batch = new Map();
         this.#scheduled = false;
