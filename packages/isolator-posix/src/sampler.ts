@@ -49,7 +49,7 @@ export interface SamplerOptions {
   readonly sliceMs?: number;
 }
 
-const SLICE_MS = 10;
+const SLICE_MS = 5;
 /** Longest a batch waits for more calls before it is served. */
 const MAX_BATCH_WAIT_MS = 1000;
 
