@@ -43,19 +43,14 @@ it('reads the process table once for the usage of every container asked in one t
   let scans = 0;
   const sampler = new UsageSampler({
     procRoot,
+    freshMs: 10,
     readTable: async (root) => {
       scans++;
       return readProcessTable(root);
     },
   });
-  const cpu = createUsageIsolator(
-    ({ processes }) => ({ cpus_user_time_secs: processes.reduce((sum, p) => sum + p.utime, 0) }),
-    sampler,
-  );
-  const mem = createUsageIsolator(
-    ({ processes }) => ({ mem_rss_bytes: processes.reduce((sum, p) => sum + p.rssPages, 0) }),
-    sampler,
-  );
+  const cpu = createUsageIsolator((sample) => ({ cpus_user_time_secs: sample.userSecs }), sampler);
+  const mem = createUsageIsolator((sample) => ({ mem_rss_bytes: sample.rssBytes }), sampler);
   const ids = Array.from({ length: containers }, (_, index) => ({ value: `c${index}` }));
   ids.forEach((id, index) => {
     cpu.isolate?.(id, FIRST_PID + 2 * index);
@@ -64,10 +59,14 @@ it('reads the process table once for the usage of every container asked in one t
 
   const usages = await Promise.all(ids.flatMap((id) => [cpu.usage?.(id), mem.usage?.(id)]));
   expect(scans).toBe(1);
-  expect(usages[2 * 7]).toEqual({ processes: 2, threads: 2, cpus_user_time_secs: 1 + 7 });
-  expect(usages[2 * 7 + 1]).toEqual({ processes: 2, threads: 2, mem_rss_bytes: 30 });
+  // Ticks of the init (1) and its child (7), resident pages (10 + 20).
+  expect(usages[2 * 7]).toEqual({ processes: 2, threads: 2, cpus_user_time_secs: 0.08 });
+  expect(usages[2 * 7 + 1]).toEqual({ processes: 2, threads: 2, mem_rss_bytes: 30 * 4096 });
 
-  // A later request reads the table afresh, once again.
+  // A request right after is served from those samples; once they are stale, from one new scan.
+  await Promise.all(ids.map((id) => cpu.usage?.(id)));
+  expect(scans).toBe(1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
   await Promise.all(ids.map((id) => cpu.usage?.(id)));
   expect(scans).toBe(2);
 });
@@ -88,8 +87,8 @@ it('gives a call made during a scan a scan of its own, started after it', async 
   await expect.poll(() => scans).toBe(1);
   const second = sampler.sample('c0', FIRST_PID);
   release.resolve();
-  expect((await first).processes).toHaveLength(2);
-  expect((await second).processes).toHaveLength(2);
+  expect((await first).processes).toBe(2);
+  expect((await second).processes).toBe(2);
   expect(scans).toBe(2);
 });
 

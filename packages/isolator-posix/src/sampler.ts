@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
@@ -15,15 +16,17 @@ import {
   readProcStat,
 } from '@corral/procfs';
 
-/** What a usage call sees of one container. */
+/** What a usage call sees of one container: totals over its processes. */
 export interface ContainerSample {
-  /** The container's live processes. */
-  readonly processes: readonly ProcStat[];
+  readonly processes: number;
+  readonly threads: number;
   /**
-   * CPU seconds of every process the container has run, from its own cgroup's `cpu.stat`;
-   * absent when the container has no cgroup of its own (the posix launcher).
+   * CPU seconds. From the container's own cgroup's `cpu.stat` when it has one, which keeps the
+   * time of processes that have exited; else summed over its live processes.
    */
-  readonly cpu?: { readonly user: number; readonly system: number };
+  readonly userSecs: number;
+  readonly systemSecs: number;
+  readonly rssBytes: number;
 }
 
 /**
@@ -32,8 +35,8 @@ export interface ContainerSample {
  * tree under its init.
  */
 type ProcessSource =
-  | { readonly hierarchy: string; readonly cgroup: string }
-  | { readonly init: number };
+  | { readonly init: number; readonly hierarchy: string; readonly cgroup: string }
+  | { readonly init: number; readonly cgroup?: undefined };
 
 interface Request {
   readonly key: string;
@@ -47,35 +50,72 @@ export interface SamplerOptions {
   readonly readTable?: (procRoot: string) => Promise<ProcessTable>;
   /** Longest stretch the sampler keeps the event loop, in ms. */
   readonly sliceMs?: number;
+  /** How long a sample answers further calls, in ms. */
+  readonly freshMs?: number;
 }
 
+/** Linux's USER_HZ: /proc times are in these ticks on every architecture Node supports. */
+const TICKS_PER_SECOND = 100;
+const PAGE_SIZE = 4096;
 const SLICE_MS = 5;
 /** Longest a batch waits for more calls before it is served. */
 const MAX_BATCH_WAIT_MS = 1000;
+/**
+ * How long a sample answers further calls. `/containers` and `GET_CONTAINERS` back to back (or
+ * posix/cpu and posix/mem of one request) then cost one read.
+ */
+const FRESH_MS = 100;
+/**
+ * Reads per container in its cgroup (`cgroup.procs`, `cpu.stat`, about two `/proc/<pid>/stat`)
+ * beside one `cpu.stat` read with the whole table (which costs one read per task): a batch asking
+ * for more than a third of the machine's tasks is cheaper from the table.
+ */
+const CGROUP_READS_OVER_TABLE = 3;
 
 function errnoOf(error: unknown): string | undefined {
   return error instanceof CgroupError ? error.errno : (error as NodeJS.ErrnoException).code;
 }
 
-function parseCpuStat(text: string): { user: number; system: number } {
-  const usec = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { user: usec('user_usec') / 1e6, system: usec('system_usec') / 1e6 };
+function totals(
+  processes: readonly ProcStat[],
+  cpu?: { userSecs: number; systemSecs: number },
+): ContainerSample {
+  let threads = 0;
+  let userTicks = 0;
+  let systemTicks = 0;
+  let rssPages = 0;
+  for (const process of processes) {
+    threads += process.threads;
+    userTicks += process.utime;
+    systemTicks += process.stime;
+    rssPages += process.rssPages;
+  }
+  return {
+    processes: processes.length,
+    threads,
+    userSecs: cpu?.userSecs ?? userTicks / TICKS_PER_SECOND,
+    systemSecs: cpu?.systemSecs ?? systemTicks / TICKS_PER_SECOND,
+    rssBytes: rssPages * PAGE_SIZE,
+  };
 }
 
 /**
  * Samples containers for posix/cpu and posix/mem, which share one sampler. Calls join one batch
  * until a turn of the event loop passes without a new call (a `/containers` request asks every
  * container in a few slices); a batch starts after the one before it has finished, so each batch
- * reads state newer than its calls. Per batch: containers with a cgroup of their own cost O(their processes) (`cgroup.procs`,
- * their `/proc/<pid>/stat`, `cpu.stat`); the others share a single scan of the process table.
- * All of it runs in slices of at most `sliceMs`, so other requests are served in between.
+ * reads state newer than its calls. A batch costs at most one scan of the process table, and a
+ * container with a cgroup of its own, asked alone, O(its processes). Everything runs in slices of
+ * at most `sliceMs`, so other requests are served in between.
  */
 export class UsageSampler {
   readonly #procRoot: string;
   readonly #readTable: (procRoot: string) => Promise<ProcessTable>;
   readonly #sliceMs: number;
+  readonly #freshMs: number;
   /** Each container's source, found on its first sample (not at recovery: that would be O(n)). */
-  readonly #sources = new Map<string, { readonly pid: number; readonly source: ProcessSource }>();
+  readonly #sources = new Map<string, ProcessSource>();
+  /** The last sample of each container, and when it was read. */
+  readonly #recent = new Map<string, { pid: number; at: number; sample: ContainerSample }>();
   #batch = new Map<string, Request>();
   #running: Promise<void> = Promise.resolve();
   #scheduled = false;
@@ -85,12 +125,17 @@ export class UsageSampler {
 
   constructor(options: SamplerOptions = {}) {
     this.#procRoot = options.procRoot ?? '/proc';
-    this.#readTable = options.readTable ?? ((root) => readProcessTableSliced(root, this.#sliceMs));
     this.#sliceMs = options.sliceMs ?? SLICE_MS;
+    this.#freshMs = options.freshMs ?? FRESH_MS;
+    this.#readTable = options.readTable ?? ((root) => readProcessTableSliced(root, this.#sliceMs));
   }
 
   /** The processes of the container `key` whose init is `pid`. */
   sample(key: string, pid: number): Promise<ContainerSample> {
+    const recent = this.#recent.get(key);
+    if (recent?.pid === pid && performance.now() - recent.at <= this.#freshMs) {
+      return Promise.resolve(recent.sample);
+    }
     const pending = this.#batch.get(key);
     if (pending?.pid === pid) return pending.result.promise;
     const request: Request = { key, pid, result: Promise.withResolvers() };
@@ -115,9 +160,10 @@ export class UsageSampler {
     return request.result.promise;
   }
 
-  /** Drops what is remembered of a container (its cgroup). */
+  /** Drops what is remembered of a container. */
   forget(key: string): void {
     this.#sources.delete(key);
+    this.#recent.delete(key);
   }
 
   async #flush(batch: readonly Request[]): Promise<void> {
@@ -136,16 +182,21 @@ export class UsageSampler {
       }
       await yieldIfDue();
     }
-    let table: Promise<ProcessTable> | undefined;
+    let table: ProcessTable | undefined;
+    if (this.#wantsTable(sourced.map(({ source }) => source))) {
+      try {
+        table = await this.#readTable(this.#procRoot);
+      } catch (error) {
+        for (const { request } of sourced) request.result.reject(error);
+        return;
+      }
+      sliceStart = performance.now();
+    }
     for (const { request, source } of sourced) {
       try {
-        if ('init' in source) {
-          table ??= this.#readTable(this.#procRoot);
-          request.result.resolve({ processes: processTree(source.init, await table) });
-          sliceStart = performance.now();
-        } else {
-          request.result.resolve(this.#readCgroup(source));
-        }
+        const sample = this.#read(source, table);
+        this.#recent.set(request.key, { pid: request.pid, at: performance.now(), sample });
+        request.result.resolve(sample);
       } catch (error) {
         request.result.reject(error);
       }
@@ -153,11 +204,32 @@ export class UsageSampler {
     }
   }
 
+  /** Whether the batch is cheaper served from one scan of every process. */
+  #wantsTable(sources: readonly ProcessSource[]): boolean {
+    const inCgroups = sources.filter((source) => source.cgroup !== undefined).length;
+    return (
+      inCgroups < sources.length || CGROUP_READS_OVER_TABLE * inCgroups > this.#tasksOnMachine()
+    );
+  }
+
+  /** Tasks (threads) the kernel has, from /proc/loadavg's `running/total`: about a scan's size. */
+  #tasksOnMachine(): number {
+    try {
+      const total = readFileSync(`${this.#procRoot}/loadavg`, 'latin1')
+        .split(' ')[3]
+        ?.split('/')[1];
+      return total === undefined ? Number.POSITIVE_INFINITY : Number(total);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Number.POSITIVE_INFINITY;
+      throw error;
+    }
+  }
+
   #sourceOf({ key, pid }: Request): ProcessSource {
     const known = this.#sources.get(key);
-    if (known?.pid === pid) return known.source;
+    if (known?.init === pid) return known;
     const source = this.#locate(key, pid);
-    this.#sources.set(key, { pid, source });
+    this.#sources.set(key, source);
     return source;
   }
 
@@ -174,7 +246,7 @@ export class UsageSampler {
     }
     // Only a cgroup of the container's own holds just its processes: not the agent's.
     return cgroup !== undefined && cgroup !== this.#cgroup2.self && basename(cgroup) === key
-      ? { hierarchy: this.#cgroup2.mount, cgroup }
+      ? { init: pid, hierarchy: this.#cgroup2.mount, cgroup }
       : { init: pid };
   }
 
@@ -187,15 +259,25 @@ export class UsageSampler {
     };
   }
 
-  #readCgroup({ hierarchy, cgroup }: { hierarchy: string; cgroup: string }): ContainerSample {
+  /**
+   * With the table, a container's processes are the tree under its init (a child subreaper, so
+   * orphans stay in it); without, those its cgroup lists.
+   */
+  #read(source: ProcessSource, table: ProcessTable | undefined): ContainerSample {
+    if (source.cgroup === undefined) return totals(table ? processTree(source.init, table) : []);
     try {
-      const pids = listProcesses(hierarchy, cgroup);
-      const cpu = parseCpuStat(readControl(hierarchy, cgroup, 'cpu.stat'));
-      const processes = pids.flatMap((pid) => readProcStat(pid, this.#procRoot) ?? []);
-      return { processes, cpu };
+      const cpu = readControl(source.hierarchy, source.cgroup, 'cpu.stat');
+      const processes = table
+        ? processTree(source.init, table)
+        : listProcesses(source.hierarchy, source.cgroup).flatMap(
+            (pid) => readProcStat(pid, this.#procRoot) ?? [],
+          );
+      const usec = (name: string) =>
+        Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(cpu)?.[1] ?? 0) / 1e6;
+      return totals(processes, { userSecs: usec('user_usec'), systemSecs: usec('system_usec') });
     } catch (error) {
       // Destroyed since it was located: nothing runs in it any more.
-      if (errnoOf(error) === 'ENOENT') return { processes: [] };
+      if (errnoOf(error) === 'ENOENT') return totals([]);
       throw error;
     }
   }

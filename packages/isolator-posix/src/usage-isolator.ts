@@ -36,8 +36,8 @@ export function createUsageIsolator(
       const pid = pids.get(key);
       if (pid === undefined) throw new UnknownContainerError(key);
       return sampler.sample(key, pid).then((sample) => ({
-        processes: sample.processes.length,
-        threads: sample.processes.reduce((sum, process) => sum + process.threads, 0),
+        processes: sample.processes,
+        threads: sample.threads,
         ...report(sample),
       }));
     },
