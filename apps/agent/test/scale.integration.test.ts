@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, runningTasks, startAgent } from './agent-process.ts';
+import {
+  isolatedAgentFlags,
+  type RunningAgent,
+  recoveredState,
+  runningTasks,
+  startAgent,
+} from './agent-process.ts';
 
 const CONTAINERS = 300;
 /** Generous for a shared CI machine; `pnpm bench` carries the real figures. */
@@ -45,14 +51,7 @@ async function pool(count: number, concurrency: number, task: (index: number) =>
 
 describeOnKernel('an agent holding hundreds of containers', { root: true, cgroup2: true }, () => {
   it('answers /health promptly while /containers is asked back to back', async () => {
-    agent = await startAgent([
-      `--work_dir=${join(dir, 'work')}`,
-      `--runtime_dir=${join(dir, 'run')}`,
-      `--cgroups_root=${cgroupsRoot}`,
-      '--launcher=linux',
-      '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
-      '--cgroups_net_cls_primary_handle=0x19',
-    ]);
+    agent = await startAgent(isolatedAgentFlags(dir, cgroupsRoot));
     const running = agent;
     await recoveredState(running);
     await pool(CONTAINERS, 8, async (index) => {
@@ -68,11 +67,12 @@ describeOnKernel('an agent holding hundreds of containers', { root: true, cgroup
 
     let listing = true;
     const lists = (async () => {
-      const bodies: { statistics?: { processes?: number } }[][] = [];
+      type Listing = { statistics?: { processes?: number } }[];
+      const bodies: Listing[] = [];
       for (let round = 0; round < 10; round++) {
         const response = await running.get('/containers');
         expect(response.status).toBe(200);
-        bodies.push(await response.json());
+        bodies.push((await response.json()) as Listing);
       }
       listing = false;
       return bodies;
