@@ -218,12 +218,17 @@ What is measured, as root on one machine, in one run:
   \`WAIT_CONTAINER\` + \`REMOVE_CONTAINER\` (four calls per cycle), with 1, 8 and 32 clients back
   to back; the three concurrencies take turns in rounds.
 - **Scale** (scenario 4): a fresh agent holding N sleeping containers: read-endpoint latency
-  (interleaved), agent RSS (\`VmRSS\` of \`/proc/<agent>/status\`, median of 5 readings 200 ms
-  apart, 2 s after the last launch) idle and after the launches (RSS includes garbage not yet
-  collected and allocator slack: nothing asks the agent to collect first), and the time from
-  spawning a restarted agent after \`SIGKILL\` until \`/state\` answers 200 (polled every 10 ms),
-  with every container recovered.
+  (interleaved), \`/health\` polled on a second connection while \`/containers\` runs back to
+  back, agent RSS (\`VmRSS\` of \`/proc/<agent>/status\`, median of 5 readings 200 ms apart, 2 s
+  after the last launch) idle and after the launches, as it is (with garbage not yet collected and
+  allocator slack) and right after a forced full GC (\`HeapProfiler.collectGarbage\` through the
+  inspector, which SIGUSR1 opens), and the time from spawning a restarted agent after \`SIGKILL\`
+  until \`/state\` answers 200 (polled every 10 ms), with every container recovered.
 - **Handle manager** (scenario 5): allocating and freeing all 65,535 net_cls handles of a primary.
+- **Scale curve** (scenario 6, opt-in: \`CORRAL_BENCH_ONLY=curve\`, sizes from
+  \`CORRAL_BENCH_CURVE\`, default 1,000, 5,000 and 10,000): scenario 4 at each size with a fresh
+  agent, and the cost per container at each, so linearity shows; also what the kernel charges
+  the bench for the reads a usage call needs. A full run without it keeps the last curve measured.
 
 The agent is the built \`apps/agent/bin/corral-agent.js\`, started as its own process with
 \`--isolation=${ISOLATION} --cgroups_net_cls_primary_handle=${PRIMARY_HANDLE}\`, a
