@@ -10,7 +10,7 @@ import { loadConfig } from './config.ts';
 import { type HandlesResult, runHandles } from './handles.ts';
 import { type LatencyResult, runLaunchLatency } from './launch-latency.ts';
 import { formatProfile, summarizeProfiles } from './profile.ts';
-import { REFERENCE_LABELS, type ReferenceName } from './references.ts';
+import { prepareReferences, REFERENCE_LABELS, type ReferenceName } from './references.ts';
 import {
   type BenchResults,
   judgeTargets,
@@ -156,6 +156,9 @@ if (agentScenarios.length > 0 && !isRoot()) {
       }
       logScale(scale);
     }
+    const references = config.scenarios.includes('curve')
+      ? await prepareReferences(workspace, fifo, { skipped: 'the curve does not run crun' })
+      : undefined;
     for (const size of config.scenarios.includes('curve') ? config.curve : []) {
       log(`curve: ${size} sleeping containers…`);
       const point = await runScale(
@@ -168,6 +171,7 @@ if (agentScenarios.length > 0 && !isRoot()) {
         size,
         config.curveRounds,
         config.recoveries,
+        references?.cases.cFloor,
       );
       curve.push(point);
       for (const [endpoint, summary] of Object.entries(point.endpoints)) {
@@ -175,6 +179,7 @@ if (agentScenarios.length > 0 && !isRoot()) {
       }
       logScale(point);
     }
+    await references?.close();
   } catch (error) {
     broken = true;
     console.error('bench: a scenario failed:', error);

@@ -427,6 +427,18 @@ function curveSection(curve: ScaleCurve): string[] {
       `| ${point.containers} | ${fixed(point.fill.seconds)} | ${fixed(point.teardown.seconds)} | ${fixed(e['/state'].p50)} | ${fixed(e.GET_STATE.p50)} | ${fixed(e['/containers'].p50)} | ${fixed(e.GET_CONTAINERS.p50)} | ${fixed(e['/metrics'].p50)} | ${fixed(e['/metrics/snapshot'].p50)} | ${fixed(point.healthUnderLoad.health.p99)} / ${fixed(point.healthUnderLoad.health.max)} | ${fixed(point.recovery.summary.p50 / 1000)} | ${fixed(point.rss.perContainerKiB, 1)}, ${fixed(point.rss.perContainerGcKiB, 1)} | ${fixed(point.kernel.procScanMs, 0)} (${point.kernel.processes}) | ${fixed(point.kernel.cgroupReadsMs, 0)} |`,
     );
   }
+  out.push(
+    '',
+    "What a launch costs the kernel at each size, measured by the bench with the containers running: the C floor (clone into a new IPC namespace, write the pid to a net_cls `cgroup.procs`, exec; timed inside C, p50 of 30) and a `mkdir` + `rmdir` of a cgroup v2 beside the containers' cgroups (p50 of 20):",
+    '',
+    '| containers | C floor launch (ms) | cgroup v2 mkdir + rmdir (ms) |',
+    '|---|---|---|',
+  );
+  for (const point of curve.points) {
+    out.push(
+      `| ${point.containers} | ${fixed(point.kernel.launchFloorMs)} | ${fixed(point.kernel.cgroupMkdirMs, 3)} |`,
+    );
+  }
   out.push('', 'Cost per container (each figure above ÷ the number of containers):', '');
   out.push(
     '| containers | launch (ms) | destroy (ms) | `/state` (µs) | `GET_STATE` (µs) | `/containers` (µs) | `GET_CONTAINERS` (µs) | recovery (ms) | kernel: /proc scan per process (µs) | kernel: cgroup reads (µs) |',

@@ -3,7 +3,7 @@
 // (as it is, and after a forced GC), what the kernel charges for the reads usage needs, and the
 // time to recover every container after SIGKILL + restart until /state answers 200. Every
 // container is destroyed afterwards. Scenario 6 (the curve) runs it at several sizes.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { findCgroup2Mount } from '@corral/cgroupfs';
@@ -59,6 +59,10 @@ export interface ScaleResult {
     /** `cgroup.procs` + `cpu.stat` of every container's tracking cgroup (median of 3). */
     readonly cgroups: number;
     readonly cgroupReadsMs: number;
+    /** mkdir + rmdir of a cgroup v2 beside the containers' cgroups (median of 20). */
+    readonly cgroupMkdirMs: number;
+    /** The C floor launch (IPC ns + net_cls cgroup, timed in C), median of 30; when given. */
+    readonly launchFloorMs?: number;
   };
   readonly rounds: number;
   readonly endpoints: Readonly<Record<Endpoint, EndpointResult>>;
@@ -94,8 +98,11 @@ function timedMs(work: () => void): number {
   return elapsedMs(started, process.hrtime.bigint());
 }
 
-/** The kernel's price of what usage reads: the whole process table, and each container's cgroup. */
-function kernelReads(cgroupsRoot: string): ScaleResult['kernel'] {
+/**
+ * The kernel's price, with the containers running, of what usage reads (the whole process table,
+ * each container's cgroup) and of what a launch does (a cgroup mkdir).
+ */
+function kernelCosts(cgroupsRoot: string): ScaleResult['kernel'] {
   let processes = 0;
   const procScanMs = median(
     [0, 1, 2].map(() =>
@@ -118,7 +125,16 @@ function kernelReads(cgroupsRoot: string): ScaleResult['kernel'] {
       }),
     ),
   );
-  return { processes, procScanMs, cgroups: cgroups.length, cgroupReadsMs };
+  const probe = join(root, 'corral-bench-probe');
+  const cgroupMkdirMs = median(
+    Array.from({ length: 20 }, () =>
+      timedMs(() => {
+        mkdirSync(probe);
+        rmdirSync(probe);
+      }),
+    ),
+  );
+  return { processes, procScanMs, cgroups: cgroups.length, cgroupReadsMs, cgroupMkdirMs };
 }
 
 /** `/containers` back to back on the agent's client; `/health` on a second connection meanwhile. */
@@ -155,6 +171,12 @@ async function healthWhileListing(agent: AgentProcess): Promise<ScaleResult['hea
     health: { ...summarize(healthMs), max: Math.max(...healthMs) },
     containers: summarize(containersMs),
   };
+}
+
+async function sequence(times: number, run: () => Promise<number>): Promise<number[]> {
+  const results: number[] = [];
+  for (let index = 0; index < times; index++) results.push(await run());
+  return results;
 }
 
 /** RSS after a forced full GC (twice: the first may leave finalizable objects). */
@@ -249,6 +271,8 @@ export async function runScale(
   count: number,
   rounds: number,
   recoveries: number,
+  /** Times one launch of the C floor, to see what the kernel charges a launch at this size. */
+  launchFloor?: () => Promise<number>,
 ): Promise<ScaleResult> {
   let { agent } = await AgentProcess.start({ ...options, inspectable: true });
   try {
@@ -272,7 +296,10 @@ export async function runScale(
     await delay(2000);
     const loadedKiB = await agent.settledRssKiB();
     const loadedGcKiB = await collectedRssKiB(agent);
-    const kernel = kernelReads(options.cgroupsRoot);
+    const kernel = {
+      ...kernelCosts(options.cgroupsRoot),
+      ...(launchFloor ? { launchFloorMs: median(await sequence(30, launchFloor)) } : {}),
+    };
 
     const bytes: Partial<Record<Endpoint, number>> = {};
     const request =
