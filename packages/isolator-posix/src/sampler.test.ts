@@ -110,3 +110,18 @@ it('keeps one batch while a caller asks in slices, one turn after another', asyn
   await Promise.all(samples);
   expect(scans).toBe(1);
 });
+
+it('fails the calls of a batch whose scan fails, and serves the next batch', async () => {
+  const procRoot = fakeProc(1, 0);
+  let scans = 0;
+  const sampler = new UsageSampler({
+    procRoot,
+    readTable: async (root) => {
+      scans++;
+      if (scans === 1) throw new Error('EIO reading /proc');
+      return readProcessTable(root);
+    },
+  });
+  await expect(sampler.sample('c0', FIRST_PID)).rejects.toThrow('EIO reading /proc');
+  expect((await sampler.sample('c0', FIRST_PID)).processes).toBe(2);
+});

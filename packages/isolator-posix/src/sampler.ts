@@ -153,10 +153,15 @@ export class UsageSampler {
           seen = this.#calls;
           await nextTurn();
         } while (this.#calls !== seen && performance.now() - opened < MAX_BATCH_WAIT_MS);
-        const batch = this.#batch;
+        const batch = [...this.#batch.values()];
         this.#batch = new Map();
         this.#scheduled = false;
-        await this.#flush([...batch.values()]);
+        try {
+          await this.#flush(batch);
+        } catch (error) {
+          // Whatever went wrong fails this batch's calls (settled ones stay), not later batches.
+          for (const request of batch) request.result.reject(error);
+        }
       });
     }
     return request.result.promise;
@@ -186,13 +191,8 @@ export class UsageSampler {
     }
     let table: ProcessTable | undefined;
     if (this.#wantsTable(sourced.map(({ source }) => source))) {
-      try {
-        table = await this.#readTable(this.#procRoot);
-        this.#flushCpuStats(sourced.map(({ source }) => source));
-      } catch (error) {
-        for (const { request } of sourced) request.result.reject(error);
-        return;
-      }
+      table = await this.#readTable(this.#procRoot);
+      this.#flushCpuStats(sourced.map(({ source }) => source));
       sliceStart = performance.now();
     }
     for (const { request, source } of sourced) {
