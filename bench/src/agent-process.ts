@@ -25,6 +25,8 @@ export interface AgentOptions {
   readonly port?: number;
   /** `--cpu-prof` into this directory. */
   readonly cpuProfDir?: string | undefined;
+  /** Lets `collectGarbage` open the inspector later (on SIGUSR1; nothing listens before). */
+  readonly inspectable?: boolean;
 }
 
 function agentFlags(options: AgentOptions): string[] {
@@ -96,6 +98,7 @@ export class AgentProcess {
       mkdirSync(options.cpuProfDir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
     }
+    if (options.inspectable) nodeArgs.push('--inspect-port=127.0.0.1:0');
     const logFd = openSync(options.logFile, 'a');
     const offset = logSize(options.logFile);
     const spawned = process.hrtime.bigint();
@@ -135,6 +138,42 @@ export class AgentProcess {
     }
     readings.sort((a, b) => a - b);
     return readings[Math.floor(readings.length / 2)] ?? Number.NaN;
+  }
+
+  #inspector: string | undefined;
+
+  /**
+   * Makes the agent's V8 collect all garbage (`HeapProfiler.collectGarbage` over the inspector,
+   * which SIGUSR1 opens), so RSS shows what is live rather than what awaits collection.
+   */
+  async collectGarbage(): Promise<void> {
+    if (!this.options.inspectable) throw new Error('the agent was not started inspectable');
+    this.#inspector ??= await this.#openInspector();
+    const socket = new WebSocket(this.#inspector);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.onerror = () => reject(new Error(`inspector ${this.#inspector} failed`));
+        socket.onopen = () =>
+          socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+        socket.onmessage = (event) => {
+          if ((JSON.parse(String(event.data)) as { id?: number }).id === 1) resolve();
+        };
+      });
+    } finally {
+      socket.close();
+    }
+  }
+
+  async #openInspector(): Promise<string> {
+    const offset = logSize(this.options.logFile);
+    this.child.kill('SIGUSR1');
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const text = readFileSync(this.options.logFile).subarray(offset).toString('utf8');
+      const url = /Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1];
+      if (url) return url;
+      await delay(10);
+    }
+    throw new Error(`agent ${this.pid} opened no inspector after SIGUSR1`);
   }
 
   get running(): boolean {

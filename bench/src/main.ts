@@ -10,8 +10,14 @@ import { loadConfig } from './config.ts';
 import { type HandlesResult, runHandles } from './handles.ts';
 import { type LatencyResult, runLaunchLatency } from './launch-latency.ts';
 import { formatProfile, summarizeProfiles } from './profile.ts';
-import { REFERENCE_LABELS, type ReferenceName } from './references.ts';
-import { type BenchResults, judgeTargets, renderMarkdown, writeAtomically } from './report.ts';
+import { prepareReferences, REFERENCE_LABELS, type ReferenceName } from './references.ts';
+import {
+  type BenchResults,
+  judgeTargets,
+  previousCurve,
+  renderMarkdown,
+  writeAtomically,
+} from './report.ts';
 import { runScale, type ScaleResult } from './scale.ts';
 import {
   createWorkspace,
@@ -68,6 +74,7 @@ let handles: HandlesResult | undefined;
 let latency: LatencyResult | undefined;
 let throughput: ThroughputResult | undefined;
 let scale: ScaleResult | undefined;
+const curve: ScaleResult[] = [];
 let leaks: LeakReport | undefined;
 let workspace: Workspace | undefined;
 let crun: { readonly path?: string; readonly skipped?: string } = {};
@@ -147,10 +154,32 @@ if (agentScenarios.length > 0 && !isRoot()) {
       for (const [endpoint, summary] of Object.entries(scale.endpoints)) {
         log(formatSummary(endpoint, summary));
       }
-      log(
-        `RSS idle ${scale.rss.idleKiB} KiB, loaded ${scale.rss.loadedKiB} KiB: ${scale.rss.perContainerKiB.toFixed(1)} KiB per container; recovery ${scale.recovery.runsMs.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`,
-      );
+      logScale(scale);
     }
+    const references = config.scenarios.includes('curve')
+      ? await prepareReferences(workspace, fifo, { skipped: 'the curve does not run crun' })
+      : undefined;
+    for (const size of config.scenarios.includes('curve') ? config.curve : []) {
+      log(`curve: ${size} sleeping containers…`);
+      const point = await runScale(
+        workspace,
+        {
+          cgroupsRoot: workspace.runId,
+          ...agentDirs(workspace.diskDir, workspace.tmpfsDir, `curve-${size}`),
+          cpuProfDir: profileDir(`curve-${size}`),
+        },
+        size,
+        config.curveRounds,
+        config.recoveries,
+        references?.cases.cFloor,
+      );
+      curve.push(point);
+      for (const [endpoint, summary] of Object.entries(point.endpoints)) {
+        log(formatSummary(`${size}: ${endpoint}`, summary));
+      }
+      logScale(point);
+    }
+    await references?.close();
   } catch (error) {
     broken = true;
     console.error('bench: a scenario failed:', error);
@@ -179,6 +208,9 @@ if (agentScenarios.length > 0 && !isRoot()) {
       ['api', /^(runLaunch|launch) /],
       ['scale', undefined],
     ];
+    for (const size of config.scenarios.includes('curve') ? config.curve : []) {
+      views.push([`curve-${size}`, undefined]);
+    }
     for (const [name, focus] of views) {
       const dir = join(config.cpuProfDir, name);
       try {
@@ -188,6 +220,17 @@ if (agentScenarios.length > 0 && !isRoot()) {
       }
     }
   }
+}
+
+function logScale(result: ScaleResult): void {
+  const { rss, healthUnderLoad, kernel } = result;
+  log(
+    `${result.containers} containers: launched at ${result.fill.perSecond.toFixed(0)}/s, destroyed at ${result.teardown.perSecond.toFixed(0)}/s; ` +
+      `RSS idle ${rss.idleKiB} KiB, loaded ${rss.loadedKiB} KiB: ${rss.perContainerKiB.toFixed(1)} KiB per container (${rss.perContainerGcKiB.toFixed(1)} after GC); ` +
+      `/health under /containers p99 ${healthUnderLoad.health.p99.toFixed(1)} ms, max ${healthUnderLoad.health.max.toFixed(1)} ms; ` +
+      `/proc scan of ${kernel.processes} processes ${kernel.procScanMs.toFixed(0)} ms; ` +
+      `recovery ${result.recovery.runsMs.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`,
+  );
 }
 
 function summaryMissing() {
@@ -202,6 +245,8 @@ const partial = {
     concurrencies: config.concurrencies,
     scale: config.scale,
     scaleRounds: config.scaleRounds,
+    curve: config.curve,
+    curveRounds: config.curveRounds,
     recoveries: config.recoveries,
     handleRounds: config.handleRounds,
     scenarios: config.scenarios,
@@ -215,12 +260,18 @@ const partial = {
   ...(latency ? { latency } : {}),
   ...(throughput ? { throughput } : {}),
   ...(scale ? { scale } : {}),
+  ...(curve.length > 0 ? { scaleCurve: { date: new Date().toISOString(), points: curve } } : {}),
   ...(handles ? { handles } : {}),
   ...(leaks ? { leaks } : {}),
   skipped,
   durationSeconds: (performance.now() - began) / 1000,
 };
-const results: BenchResults = { ...partial, targets: judgeTargets(partial) };
+// A full run without the (opt-in) curve keeps the last one measured, which says when it was.
+const withCurve =
+  config.full && partial.scaleCurve === undefined
+    ? { ...partial, ...previousCurve(join(RESULTS_DIR, 'latest.json')) }
+    : partial;
+const results: BenchResults = { ...withCurve, targets: judgeTargets(withCurve) };
 const markdown = renderMarkdown(results);
 const json = `${JSON.stringify(results, null, 2)}\n`;
 if (config.full && !broken) {

@@ -1,6 +1,6 @@
 // Writes bench/results/latest.json (every number) and BENCHMARKS.md (tables, the issue's targets
 // with the measured ratios, met or missed). The prose at the top is the hand-written part.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LatencySummary } from '@corral/test-support/bench';
 import { ISOLATION, PRIMARY_HANDLE } from './agent-process.ts';
@@ -8,7 +8,7 @@ import type { BenchConfig } from './config.ts';
 import type { HandlesResult } from './handles.ts';
 import type { LatencyResult } from './launch-latency.ts';
 import { REFERENCE_LABELS, type ReferenceName } from './references.ts';
-import type { Endpoint, ScaleResult } from './scale.ts';
+import { ENDPOINTS, type ScaleResult } from './scale.ts';
 import type { LeakReport, MachineInfo } from './setup.ts';
 import { CYCLE_CALLS, type ThroughputResult } from './throughput.ts';
 
@@ -24,12 +24,31 @@ export interface BenchResults {
   readonly latency?: LatencyResult;
   readonly throughput?: ThroughputResult;
   readonly scale?: ScaleResult;
+  /** Scenario 6: scale at several sizes, from this run or the last run that measured it. */
+  readonly scaleCurve?: ScaleCurve;
   readonly handles?: HandlesResult;
   readonly targets: readonly TargetResult[];
   readonly leaks?: LeakReport;
   /** Scenarios that did not run, with the reason. */
   readonly skipped: Readonly<Record<string, string>>;
   readonly durationSeconds: number;
+}
+
+export interface ScaleCurve {
+  /** When it was measured (a full run without the curve carries the last one over). */
+  readonly date: string;
+  readonly points: readonly ScaleResult[];
+}
+
+/** The curve of an earlier run's results, or nothing when there is none (or no file). */
+export function previousCurve(latestJson: string): { scaleCurve?: ScaleCurve } {
+  try {
+    const previous = JSON.parse(readFileSync(latestJson, 'utf8')) as Partial<BenchResults>;
+    return previous.scaleCurve ? { scaleCurve: previous.scaleCurve } : {};
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
 }
 
 export interface TargetResult {
@@ -104,6 +123,63 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): TargetResu
       `${fixed(recovery === undefined ? undefined : recovery / 1000)} s`,
     ),
     target('agent RSS growth per container', rss, '<=', 16, ' KiB', `${fixed(rss, 1)} KiB`),
+    ...curveTargets(results.scaleCurve),
+  ];
+}
+
+/** The issue's targets at the curve's largest size (10,000 containers by default). */
+function curveTargets(curve: ScaleCurve | undefined): TargetResult[] {
+  const largest = curve?.points.at(-1);
+  if (!largest) return [];
+  const n = largest.containers;
+  const p50 = (endpoint: (typeof ENDPOINTS)[number]) => largest.endpoints[endpoint].p50;
+  const seconds = (ms: number) => ms / 1000;
+  const health = largest.healthUnderLoad.health.p99;
+  const recovery = seconds(largest.recovery.summary.p50);
+  const rss = largest.rss.perContainerGcKiB;
+  return [
+    target(
+      `\`/state\` p50 with ${n} containers`,
+      p50('/state'),
+      '<=',
+      150,
+      ' ms',
+      `${fixed(p50('/state'))} ms`,
+    ),
+    ...(['/containers', 'GET_CONTAINERS'] as const).map((endpoint) =>
+      target(
+        `\`${endpoint}\` p50 (with usage) with ${n} containers`,
+        seconds(p50(endpoint)),
+        '<=',
+        1.5,
+        ' s',
+        `${fixed(seconds(p50(endpoint)))} s`,
+      ),
+    ),
+    target(
+      `\`/health\` p99 while \`/containers\` runs back to back, ${n} containers`,
+      health,
+      '<=',
+      50,
+      ' ms',
+      `${fixed(health)} ms`,
+    ),
+    target(
+      `recovery of ${n} containers (SIGKILL, restart → \`/state\` 200), median`,
+      recovery,
+      '<=',
+      10,
+      ' s',
+      `${fixed(recovery)} s`,
+    ),
+    target(
+      `agent RSS growth per container with ${n}, after a forced GC`,
+      rss,
+      '<=',
+      16,
+      ' KiB',
+      `${fixed(rss, 1)} KiB`,
+    ),
   ];
 }
 
@@ -142,12 +218,17 @@ What is measured, as root on one machine, in one run:
   \`WAIT_CONTAINER\` + \`REMOVE_CONTAINER\` (four calls per cycle), with 1, 8 and 32 clients back
   to back; the three concurrencies take turns in rounds.
 - **Scale** (scenario 4): a fresh agent holding N sleeping containers: read-endpoint latency
-  (interleaved), agent RSS (\`VmRSS\` of \`/proc/<agent>/status\`, median of 5 readings 200 ms
-  apart, 2 s after the last launch) idle and after the launches (RSS includes garbage not yet
-  collected and allocator slack: nothing asks the agent to collect first), and the time from
-  spawning a restarted agent after \`SIGKILL\` until \`/state\` answers 200 (polled every 10 ms),
-  with every container recovered.
+  (interleaved), \`/health\` polled on a second connection while \`/containers\` runs back to
+  back, agent RSS (\`VmRSS\` of \`/proc/<agent>/status\`, median of 5 readings 200 ms apart, 2 s
+  after the last launch) idle and after the launches, as it is (with garbage not yet collected and
+  allocator slack) and right after a forced full GC (\`HeapProfiler.collectGarbage\` through the
+  inspector, which SIGUSR1 opens), and the time from spawning a restarted agent after \`SIGKILL\`
+  until \`/state\` answers 200 (polled every 10 ms), with every container recovered.
 - **Handle manager** (scenario 5): allocating and freeing all 65,535 net_cls handles of a primary.
+- **Scale curve** (scenario 6, opt-in: \`CORRAL_BENCH_ONLY=curve\`, sizes from
+  \`CORRAL_BENCH_CURVE\`, default 1,000, 5,000 and 10,000): scenario 4 at each size with a fresh
+  agent, and the cost per container at each, so linearity shows; also what the kernel charges
+  the bench for the reads a usage call needs. A full run without it keeps the last curve measured.
 
 The agent is the built \`apps/agent/bin/corral-agent.js\`, started as its own process with
 \`--isolation=${ISOLATION} --cgroups_net_cls_primary_handle=${PRIMARY_HANDLE}\`, a
@@ -257,7 +338,7 @@ export function renderMarkdown(results: BenchResults): string {
       `| endpoint (${scale.rounds} requests each, interleaved) | p50 (ms) | p90 | p99 | response size |`,
       '|---|---|---|---|---|',
     );
-    for (const endpoint of ['/state', '/containers', 'GET_CONTAINERS', '/metrics'] as Endpoint[]) {
+    for (const endpoint of ENDPOINTS) {
       const e = scale.endpoints[endpoint];
       out.push(
         `| \`${endpoint}\` | ${fixed(e.p50)} | ${fixed(e.p90)} | ${fixed(e.p99)} | ${(e.bytes / 1024).toFixed(0)} KiB |`,
@@ -270,6 +351,10 @@ export function renderMarkdown(results: BenchResults): string {
       `| with ${scale.containers} containers | ${(scale.rss.loadedKiB / 1024).toFixed(1)} MiB |`,
     );
     out.push(`| growth per container | **${fixed(scale.rss.perContainerKiB, 1)} KiB** |`);
+    out.push(
+      `| idle / with ${scale.containers} containers, right after a forced full GC | ${(scale.rss.idleGcKiB / 1024).toFixed(1)} MiB / ${(scale.rss.loadedGcKiB / 1024).toFixed(1)} MiB |`,
+    );
+    out.push(`| growth per container after GC | ${fixed(scale.rss.perContainerGcKiB, 1)} KiB |`);
     out.push(
       `| restarted agent after recovering them | ${(scale.rss.afterRecoveryKiB / 1024).toFixed(1)} MiB |`,
     );
@@ -284,7 +369,15 @@ export function renderMarkdown(results: BenchResults): string {
     );
     out.push(`| containers recovered, each run | ${scale.recovery.recovered.join(', ')} |`);
     out.push('');
+    const { health, containers } = scale.healthUnderLoad;
+    out.push(
+      `While \`/containers\` ran back to back (p50 ${fixed(containers.p50)} ms), \`/health\` on a second connection took p50 ${fixed(health.p50)} ms, p99 ${fixed(health.p99)} ms, max ${fixed(health.max)} ms (${health.runs} requests).`,
+      '',
+    );
   }
+
+  const curve = results.scaleCurve;
+  if (curve) out.push(...curveSection(curve));
 
   const handles = results.handles;
   if (handles) {
@@ -313,6 +406,55 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+function curveSection(curve: ScaleCurve): string[] {
+  const out = [
+    `## Scale curve (scenario 6, opt-in: \`CORRAL_BENCH_ONLY=curve\`; measured ${curve.date})`,
+    '',
+    'A fresh agent per size, measured as in the scale scenario above. Latencies are p50 in ms',
+    `(${curve.points[0]?.rounds ?? 0} requests of each endpoint, interleaved); \`/health\` is polled on a second connection`,
+    'while `/containers` runs back to back. The kernel columns are the bench reading, outside the',
+    "agent, every `/proc/<pid>/stat` on the machine (what a usage call without cgroups costs) and every container's",
+    '`cgroup.procs` + `cpu.stat` (what the agent reads instead with the linux launcher). Where the',
+    'kernel, not the agent, sets the limit, with the measurements: [bench/OPTIMIZATIONS.md](bench/OPTIMIZATIONS.md), session 4.',
+    '',
+    '| containers | launch, 8 at once (s) | destroy, 16 at once (s) | `/state` | `GET_STATE` | `/containers` | `GET_CONTAINERS` | `/metrics` | `/metrics/snapshot` | `/health` p99 / max under load | recovery (s) | RSS/container (KiB), after GC | kernel: /proc scan (ms, processes) | kernel: cgroup reads (ms) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const point of curve.points) {
+    const e = point.endpoints;
+    out.push(
+      `| ${point.containers} | ${fixed(point.fill.seconds)} | ${fixed(point.teardown.seconds)} | ${fixed(e['/state'].p50)} | ${fixed(e.GET_STATE.p50)} | ${fixed(e['/containers'].p50)} | ${fixed(e.GET_CONTAINERS.p50)} | ${fixed(e['/metrics'].p50)} | ${fixed(e['/metrics/snapshot'].p50)} | ${fixed(point.healthUnderLoad.health.p99)} / ${fixed(point.healthUnderLoad.health.max)} | ${fixed(point.recovery.summary.p50 / 1000)} | ${fixed(point.rss.perContainerKiB, 1)}, ${fixed(point.rss.perContainerGcKiB, 1)} | ${fixed(point.kernel.procScanMs, 0)} (${point.kernel.processes}) | ${fixed(point.kernel.cgroupReadsMs, 0)} |`,
+    );
+  }
+  out.push(
+    '',
+    "What a launch costs the kernel at each size, measured by the bench with the containers running: the C floor (clone into a new IPC namespace, write the pid to a net_cls `cgroup.procs`, exec; timed inside C, p50 of 30) and a `mkdir` + `rmdir` of a cgroup v2 beside the containers' cgroups (p50 of 20):",
+    '',
+    '| containers | C floor launch (ms) | cgroup v2 mkdir + rmdir (ms) |',
+    '|---|---|---|',
+  );
+  for (const point of curve.points) {
+    out.push(
+      `| ${point.containers} | ${fixed(point.kernel.launchFloorMs)} | ${fixed(point.kernel.cgroupMkdirMs, 3)} |`,
+    );
+  }
+  out.push('', 'Cost per container (each figure above ÷ the number of containers):', '');
+  out.push(
+    '| containers | launch (ms) | destroy (ms) | `/state` (µs) | `GET_STATE` (µs) | `/containers` (µs) | `GET_CONTAINERS` (µs) | recovery (ms) | kernel: /proc scan per process (µs) | kernel: cgroup reads (µs) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const point of curve.points) {
+    const n = point.containers;
+    const e = point.endpoints;
+    const us = (ms: number) => fixed((ms * 1000) / n, 1);
+    out.push(
+      `| ${n} | ${fixed((point.fill.seconds * 1000) / n)} | ${fixed((point.teardown.seconds * 1000) / n)} | ${us(e['/state'].p50)} | ${us(e.GET_STATE.p50)} | ${us(e['/containers'].p50)} | ${us(e.GET_CONTAINERS.p50)} | ${fixed(point.recovery.summary.p50 / n, 3)} | ${fixed((point.kernel.procScanMs * 1000) / point.kernel.processes, 1)} | ${us(point.kernel.cgroupReadsMs)} |`,
+    );
+  }
+  out.push('');
+  return out;
 }
 
 /** Writes atomically (temp file + rename), so a reader never sees half a report. */

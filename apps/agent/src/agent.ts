@@ -13,18 +13,19 @@ import { createLauncher } from '@corral/launcher';
 import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from './config/load-config.ts';
 import { readLogChunk } from './containers/logs.ts';
-import { ContainerRegistry, isTerminal } from './containers/registry.ts';
+import { type ContainerRecord, ContainerRegistry, isTerminal } from './containers/registry.ts';
 import { ContainerService } from './containers/service.ts';
 import {
   type AgentIdentity,
   type ContainerReport,
-  containersEntry,
+  containersView,
   FRAMEWORK_ID,
-  getContainersEntry,
+  getContainersView,
   getStateView,
   stateView,
 } from './containers/views.ts';
 import type { AgentApi, ContainersFilter } from './http/agent-api.ts';
+import { mapSliced } from './http/json-stream.ts';
 import { buildServer } from './http/server.ts';
 import { LaunchFieldPolicy } from './isolation/launch-fields.ts';
 import { checkRequirements } from './isolation/requirements.ts';
@@ -136,9 +137,7 @@ export function createAgent(
       });
 
       const running = () => [...registry.all()].filter((record) => !isTerminal(record.state));
-      const report = async (
-        record: typeof running extends () => (infer R)[] ? R : never,
-      ): Promise<ContainerReport> => {
+      const report = async (record: ContainerRecord): Promise<ContainerReport> => {
         const [status, statistics] = await Promise.allSettled([
           containerizer.status(record.id),
           containerizer.usage(record.id),
@@ -149,6 +148,10 @@ export function createAgent(
           ...(statistics.status === 'fulfilled' ? { statistics: statistics.value } : {}),
         };
       };
+      // Asked in slices, so 10,000 containers' calls do not hold the event loop in one stretch;
+      // the posix isolators still serve them all from one batch (see UsageSampler).
+      const reports = async (records: Iterable<ContainerRecord>) =>
+        Promise.all(await mapSliced(records, report));
       const metricsInputs = () => {
         const containersByState: Record<string, number> = {};
         for (const record of registry.all()) {
@@ -181,10 +184,9 @@ export function createAgent(
               (filter.framework_id === undefined || filter.framework_id === FRAMEWORK_ID) &&
               (filter.executor_id === undefined || filter.executor_id === record.key),
           );
-          return (await Promise.all(selected.map(report))).map(containersEntry);
+          return containersView(await reports(selected));
         },
-        getContainers: async () =>
-          (await Promise.all(running().map(report))).map(getContainersEntry),
+        getContainers: async () => getContainersView(await reports(running())),
         metricsSnapshot: () => metricsSnapshot(metricsInputs()),
         prometheus: () => prometheusText(metricsInputs()),
         launch,

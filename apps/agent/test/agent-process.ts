@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { listeningUrl } from '@corral/test-support/agent-log';
 
 const BIN = new URL('../bin/corral-agent.js', import.meta.url).pathname;
@@ -13,6 +14,18 @@ export interface RunningAgent {
   /** POSTs a v1 call. */
   call(body: unknown): Promise<Response>;
   get(path: string): Promise<Response>;
+}
+
+/** Flags of an agent with the full isolation, its dirs under `dir`, its cgroups under `cgroupsRoot`. */
+export function isolatedAgentFlags(dir: string, cgroupsRoot: string): string[] {
+  return [
+    `--work_dir=${join(dir, 'work')}`,
+    `--runtime_dir=${join(dir, 'run')}`,
+    `--cgroups_root=${cgroupsRoot}`,
+    '--launcher=linux',
+    '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
+    '--cgroups_net_cls_primary_handle=0x19',
+  ];
 }
 
 /** Starts the built agent (`bin/corral-agent.js`) and resolves once it listens. */

@@ -7,6 +7,7 @@ import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { BUILTIN_ISOLATOR_PACKAGES } from '../src/isolation/builtin.ts';
 import {
+  isolatedAgentFlags,
   type RunningAgent,
   recoveredState,
   runAgent,
@@ -20,14 +21,7 @@ let cgroupsRoot: string;
 let agents: RunningAgent[] = [];
 
 function flags(): string[] {
-  return [
-    `--work_dir=${join(dir, 'work')}`,
-    `--runtime_dir=${join(dir, 'run')}`,
-    `--cgroups_root=${cgroupsRoot}`,
-    '--launcher=linux',
-    '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
-    '--cgroups_net_cls_primary_handle=0x19',
-  ];
+  return isolatedAgentFlags(dir, cgroupsRoot);
 }
 
 async function start(extra: string[] = []): Promise<RunningAgent> {

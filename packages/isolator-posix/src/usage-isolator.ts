@@ -6,30 +6,24 @@ import {
   type ResourceStatistics,
   UnknownContainerError,
 } from '@corral/core';
-import { type ProcessTable, type ProcStat, processTree, readProcessTable } from '@corral/procfs';
+import { type ContainerSample, UsageSampler } from './sampler.ts';
 
-/** Turns the samples of a container's processes into its statistics. */
-export type UsageReport = (processes: readonly ProcStat[]) => ResourceStatistics;
+/** Turns a sample of a container into its statistics. */
+export type UsageReport = (sample: ContainerSample) => ResourceStatistics;
 
-/**
- * How long one scan of /proc serves usage calls. `/containers` asks every container in a burst:
- * sharing one scan keeps that O(processes) instead of O(containers × processes).
- */
-const TABLE_TTL_MS = 100;
+/** posix/cpu and posix/mem share it, so one `/containers` request scans /proc at most once. */
+const sharedSampler = new UsageSampler();
 
 /**
- * An isolator that isolates nothing and reports usage of the container's process tree from
- * /proc (Mesos' posix/cpu and posix/mem). It only remembers each container's init pid.
+ * An isolator that isolates nothing and reports usage of the container's processes (Mesos'
+ * posix/cpu and posix/mem). It only remembers each container's init pid; `sampler` finds the
+ * processes.
  */
-export function createUsageIsolator(report: UsageReport, procRoot = '/proc'): Isolator {
+export function createUsageIsolator(
+  report: UsageReport,
+  sampler: UsageSampler = sharedSampler,
+): Isolator {
   const pids = new Map<string, number>();
-  let table: { readonly at: number; readonly value: ProcessTable } | undefined;
-  const currentTable = (): ProcessTable => {
-    const now = performance.now();
-    if (!table || now - table.at > TABLE_TTL_MS)
-      table = { at: now, value: readProcessTable(procRoot) };
-    return table.value;
-  };
   return {
     recover(states: readonly ContainerState[]) {
       for (const state of states) pids.set(containerIdToString(state.container_id), state.pid);
@@ -38,17 +32,19 @@ export function createUsageIsolator(report: UsageReport, procRoot = '/proc'): Is
       pids.set(containerIdToString(id), pid);
     },
     usage(id: ContainerID) {
-      const pid = pids.get(containerIdToString(id));
-      if (pid === undefined) throw new UnknownContainerError(containerIdToString(id));
-      const processes = processTree(pid, currentTable());
-      return {
-        processes: processes.length,
-        threads: processes.reduce((sum, sample) => sum + sample.threads, 0),
-        ...report(processes),
-      };
+      const key = containerIdToString(id);
+      const pid = pids.get(key);
+      if (pid === undefined) throw new UnknownContainerError(key);
+      return sampler.sample(key, pid).then((sample) => ({
+        processes: sample.processes,
+        threads: sample.threads,
+        ...report(sample),
+      }));
     },
     cleanup(id: ContainerID) {
-      pids.delete(containerIdToString(id));
+      const key = containerIdToString(id);
+      pids.delete(key);
+      sampler.forget(key);
     },
   };
 }

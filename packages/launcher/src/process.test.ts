@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   isSameProcess,
@@ -62,5 +63,23 @@ describe('status files', () => {
     const exit = watchProcessExit(pid, startTime, join(dir, 'status'));
     child.kill('SIGKILL');
     expect(await exit).toBe(KILLED_STATUS);
+  });
+
+  it('keeps each exit poll short however many processes are watched, and still sees every exit', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corral-status-'));
+    const child = spawn('sleep', ['30']);
+    const pid = child.pid ?? 0;
+    const startTime = readProcessStartTime(pid) ?? 0;
+    // One pass over 3,000 watches reads /proc 3,000 times: far longer than one tick may take.
+    const exits = Array.from({ length: 3000 }, () =>
+      watchProcessExit(pid, startTime, join(dir, 'status')),
+    );
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    delay.disable();
+    child.kill('SIGKILL');
+    expect(await Promise.all(exits)).toEqual(exits.map(() => KILLED_STATUS));
+    expect(delay.max / 1e6).toBeLessThan(30);
   });
 });

@@ -1,2 +1,7 @@
-export { type ProcessTable, processTree, readProcessTable } from './process-tree.ts';
+export {
+  type ProcessTable,
+  processTree,
+  readProcessTable,
+  readProcessTableSliced,
+} from './process-tree.ts';
 export { isRunning, type ProcStat, parseProcStat, readProcStat } from './stat.ts';

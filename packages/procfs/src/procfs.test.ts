@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseProcStat, processTree, readProcessTable, readProcStat } from './index.ts';
+import {
+  parseProcStat,
+  processTree,
+  readProcessTable,
+  readProcessTableSliced,
+  readProcStat,
+} from './index.ts';
 
 function stat(
   pid: number,
@@ -78,5 +84,21 @@ describe('processTree', () => {
     expect(processTree(99, readProcessTable(fakeProc({ 1: stat(1, 'init', 0, 1, 1, 1) })))).toEqual(
       [],
     );
+  });
+});
+
+describe('readProcessTableSliced', () => {
+  it('reads the same table as readProcessTable, letting other work run between slices', async () => {
+    const entries: Record<number, string> = { 1: stat(1, 'init', 0, 1, 1, 1) };
+    for (let pid = 2; pid < 200; pid++) entries[pid] = stat(pid, 'sleep', 1, pid, 1, pid);
+    const root = fakeProc(entries);
+    let otherWorkRan = false;
+    setImmediate(() => {
+      otherWorkRan = true;
+    });
+    const table = await readProcessTableSliced(root, 0);
+    expect(otherWorkRan).toBe(true);
+    expect(table).toEqual(readProcessTable(root));
+    expect(table.byPid.size).toBe(199);
   });
 });

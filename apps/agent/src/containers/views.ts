@@ -75,17 +75,34 @@ function executorView(record: ContainerRecord, agentId: string) {
   };
 }
 
-/** `GET /state`, in the Mesos agent's shape. */
+/** `items` mapped with `each` lazily, every time the result is iterated. */
+function lazyMap<T, R>(items: readonly T[], each: (item: T) => R): Iterable<R> {
+  return {
+    *[Symbol.iterator]() {
+      for (const item of items) yield each(item);
+    },
+  };
+}
+
+/** Running and terminated records, in the order given. */
+function partition(records: Iterable<ContainerRecord>) {
+  const running: ContainerRecord[] = [];
+  const terminated: ContainerRecord[] = [];
+  for (const record of records) (isTerminal(record.state) ? terminated : running).push(record);
+  return { running, terminated };
+}
+
+/**
+ * `GET /state`, in the Mesos agent's shape. The per-container lists are lazy: each entry is built
+ * as the answer is written (`jsonStream`), so no stretch builds all of them at once.
+ */
 export function stateView(
   agent: AgentIdentity,
   records: Iterable<ContainerRecord>,
   flags: Readonly<Record<string, string>>,
 ) {
-  const executors: ReturnType<typeof executorView>[] = [];
-  const completed: ReturnType<typeof executorView>[] = [];
-  for (const record of records) {
-    (isTerminal(record.state) ? completed : executors).push(executorView(record, agent.id));
-  }
+  const { running, terminated } = partition(records);
+  const view = (record: ContainerRecord) => executorView(record, agent.id);
   return {
     version: agent.version,
     id: agent.id,
@@ -104,15 +121,15 @@ export function stateView(
         role: '*',
         hostname: agent.hostname,
         checkpoint: true,
-        executors,
-        completed_executors: completed,
+        executors: lazyMap(running, view),
+        completed_executors: lazyMap(terminated, view),
       },
     ],
     completed_frameworks: [],
   };
 }
 
-/** `GET_STATE` of the v1 API. */
+/** A task of `GET_STATE`. */
 function v1Task(record: ContainerRecord, agentId: string) {
   return {
     name: record.key,
@@ -130,27 +147,27 @@ function v1Task(record: ContainerRecord, agentId: string) {
   };
 }
 
+function v1Executor(record: ContainerRecord) {
+  return {
+    executor_info: { executor_id: { value: record.key }, framework_id: { value: FRAMEWORK_ID } },
+  };
+}
+
+/** `GET_STATE` of the v1 API; lazy like `stateView`. */
 export function getStateView(agentId: string, records: Iterable<ContainerRecord>) {
-  const launched: ReturnType<typeof v1Task>[] = [];
-  const completed: ReturnType<typeof v1Task>[] = [];
-  for (const record of records) {
-    (isTerminal(record.state) ? completed : launched).push(v1Task(record, agentId));
-  }
+  const { running, terminated } = partition(records);
+  const task = (record: ContainerRecord) => v1Task(record, agentId);
   return {
     get_tasks: {
       pending_tasks: [],
       queued_tasks: [],
-      launched_tasks: launched,
+      launched_tasks: lazyMap(running, task),
       terminated_tasks: [],
-      completed_tasks: completed,
+      completed_tasks: lazyMap(terminated, task),
     },
     get_executors: {
-      executors: launched.map((task) => ({
-        executor_info: { executor_id: task.executor_id, framework_id: task.framework_id },
-      })),
-      completed_executors: completed.map((task) => ({
-        executor_info: { executor_id: task.executor_id, framework_id: task.framework_id },
-      })),
+      executors: lazyMap(running, v1Executor),
+      completed_executors: lazyMap(terminated, v1Executor),
     },
     get_frameworks: {
       frameworks: [
@@ -183,7 +200,7 @@ function runtimeLabels(record: ContainerRecord) {
 }
 
 /** An entry of `GET /containers` (Mesos names the keys `status` and `statistics` here). */
-export function containersEntry({ record, status, statistics }: ContainerReport) {
+function containersEntry({ record, status, statistics }: ContainerReport) {
   return {
     framework_id: FRAMEWORK_ID,
     executor_id: record.key,
@@ -197,7 +214,7 @@ export function containersEntry({ record, status, statistics }: ContainerReport)
 }
 
 /** An entry of `GET_CONTAINERS` of the v1 API. */
-export function getContainersEntry({ record, status, statistics }: ContainerReport) {
+function getContainersEntry({ record, status, statistics }: ContainerReport) {
   return {
     framework_id: { value: FRAMEWORK_ID },
     executor_id: { value: record.key },
@@ -207,4 +224,14 @@ export function getContainersEntry({ record, status, statistics }: ContainerRepo
     ...(status ? { container_status: status } : {}),
     ...(statistics ? { resource_statistics: statistics } : {}),
   };
+}
+
+/** `GET /containers`, lazy like `stateView`. */
+export function containersView(reports: readonly ContainerReport[]): Iterable<unknown> {
+  return lazyMap(reports, containersEntry);
+}
+
+/** `GET_CONTAINERS` of the v1 API, lazy like `stateView`. */
+export function getContainersView(reports: readonly ContainerReport[]): Iterable<unknown> {
+  return lazyMap(reports, getContainersEntry);
 }

@@ -16,10 +16,11 @@ export interface AgentApi {
   isRecovered(): boolean;
   version(): { readonly version: string };
   flags(): Readonly<Record<string, string>>;
+  /** The JSON-able answers below may hold iterables, written as arrays (`jsonStream`). */
   state(): unknown;
   getState(): unknown;
-  containers(filter: ContainersFilter): Promise<unknown[]>;
-  getContainers(): Promise<unknown[]>;
+  containers(filter: ContainersFilter): Promise<Iterable<unknown>>;
+  getContainers(): Promise<Iterable<unknown>>;
   metricsSnapshot(): Readonly<Record<string, number>>;
   prometheus(): string;
   launch(call: LaunchCall): Promise<'launched' | 'already_launched'>;

@@ -13,6 +13,8 @@ import {
 export interface CallResult {
   readonly status: number;
   readonly json?: unknown;
+  /** The JSON grows with the number of containers: write it in slices (`jsonStream`). */
+  readonly large?: boolean;
   readonly text?: string;
 }
 
@@ -41,9 +43,12 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
           },
         });
       case 'GET_STATE':
-        return ok({ type, get_state: agent.getState() });
+        return { ...ok({ type, get_state: agent.getState() }), large: true };
       case 'GET_CONTAINERS':
-        return ok({ type, get_containers: { containers: await agent.getContainers() } });
+        return {
+          ...ok({ type, get_containers: { containers: await agent.getContainers() } }),
+          large: true,
+        };
       case 'GET_METRICS':
         return ok({
           type,

@@ -11,6 +11,7 @@ import { type LogChunk, LogUnavailableError } from '../containers/logs.ts';
 import type { AgentApi, ContainersFilter } from './agent-api.ts';
 import { handleCall } from './api-v1.ts';
 import { isAuthorized, type Realm } from './auth.ts';
+import { jsonStream } from './json-stream.ts';
 
 export interface ServerOptions {
   readonly agent: AgentApi;
@@ -99,14 +100,18 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }
     const result = await handleCall(agent, call);
     reply.code(result.status);
-    if (result.json !== undefined) return reply.type('application/json').send(result.json);
+    if (result.json !== undefined) {
+      return reply
+        .type('application/json')
+        .send(result.large ? jsonStream(result.json) : result.json);
+    }
     if (result.text !== undefined) return reply.type('text/plain').send(result.text);
     return reply.send();
   });
 
   app.get('/state', { preHandler: readonly }, async (_request, reply) => {
     if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
-    return reply.type('application/json').send(agent.state());
+    return reply.type('application/json').send(jsonStream(agent.state()));
   });
 
   app.get('/containers', { preHandler: readonly }, async (request, reply) => {
@@ -121,7 +126,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
           'Supported query parameters are container_id only, framework_id only, or executor_id and framework_id only',
         );
     }
-    return reply.type('application/json').send(await agent.containers(query as ContainersFilter));
+    return reply
+      .type('application/json')
+      .send(jsonStream(await agent.containers(query as ContainersFilter)));
   });
 
   app.get('/containers/logs', { preHandler: readonly }, async (request, reply) => {
