@@ -17,6 +17,7 @@ import { type ContainerTermination, silentLogger, type Volume } from '@corral/co
 import { describeOnHost } from '@corral/isolator-testkit';
 import { VolumePluginDouble } from '@corral/isolator-testkit/volume-plugin';
 import { createLauncher, type LinuxLauncher } from '@corral/launcher';
+import { recordTerminations } from '@corral/test-support/terminations';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { dockerVolume } from '../src/index.ts';
 
@@ -38,6 +39,7 @@ class World {
   }) as LinuxLauncher;
   plugin!: VolumePluginDouble;
   containerizer!: Containerizer;
+  ended!: (value: string) => Promise<ContainerTermination>;
 
   async start(timeoutSeconds = 5): Promise<void> {
     this.plugin ??= await VolumePluginDouble.start({
@@ -62,12 +64,14 @@ class World {
         agent: { workDir: join(this.dir, 'work'), runtimeDir },
       },
     );
-    this.containerizer = new Containerizer({
+    const containerizer = new Containerizer({
       runtimeDir,
       launcher: this.launcher,
       isolators: [{ name: dockerVolume.name, isolator }],
       logger: silentLogger,
     });
+    this.containerizer = containerizer;
+    this.ended = recordTerminations(containerizer);
     await this.containerizer.recover();
   }
 
@@ -77,14 +81,6 @@ class World {
 
   /** Launches `command` with `volumes`; resolves once it runs, with its termination to come. */
   async launch(name: string, command: string, volumes: readonly Volume[]) {
-    const ended = new Promise<ContainerTermination>((resolve) => {
-      const unsubscribe = this.containerizer.onEvent((event) => {
-        if (event.to === 'TERMINATED' && event.id.value === name) {
-          unsubscribe();
-          resolve(event.termination);
-        }
-      });
-    });
     await this.containerizer.launch(
       { value: name },
       {
@@ -93,7 +89,7 @@ class World {
         directory: this.sandbox(name),
       },
     );
-    return ended;
+    return this.ended(name);
   }
 
   stdout(name: string): string {

@@ -25,6 +25,7 @@ import {
 } from '@corral/core';
 import { describeOnHost } from '@corral/isolator-testkit';
 import { createLauncher, type LinuxLauncher } from '@corral/launcher';
+import { recordTerminations } from '@corral/test-support/terminations';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { networkCni } from '../src/index.ts';
 
@@ -45,6 +46,7 @@ class World {
     cgroupsRoot: this.cgroupsRoot,
   }) as LinuxLauncher;
   containerizer!: Containerizer;
+  ended!: (value: string) => Promise<ContainerTermination>;
   readonly log = join(this.dir, 'plugin.log');
 
   constructor() {
@@ -106,12 +108,14 @@ class World {
   async start(timeoutSeconds = 10): Promise<Containerizer> {
     const runtimeDir = join(this.dir, 'runtime');
     const isolator = await this.isolator(timeoutSeconds);
-    this.containerizer = new Containerizer({
+    const containerizer = new Containerizer({
       runtimeDir,
       launcher: this.launcher,
       isolators: [{ name: networkCni.name, isolator }],
       logger: silentLogger,
     });
+    this.containerizer = containerizer;
+    this.ended = recordTerminations(containerizer);
     await this.containerizer.recover();
     return this.containerizer;
   }
@@ -125,21 +129,13 @@ class World {
     command: string,
     networks: readonly NetworkInfo[] = [{ name: 'blue' }],
   ) {
-    const ended = new Promise<ContainerTermination>((resolve) => {
-      const off = this.containerizer.onEvent((event) => {
-        if (event.to === 'TERMINATED' && event.id.value === name) {
-          off();
-          resolve(event.termination);
-        }
-      });
-    });
     const config: Omit<ContainerConfig, 'runtime_directory'> = {
       command_info: { value: command },
       container_info: { network_infos: networks },
       directory: this.sandbox(name),
     };
     await this.containerizer.launch({ value: name }, config);
-    return { ended };
+    return { ended: this.ended(name) };
   }
 
   async address(name: string): Promise<string> {
