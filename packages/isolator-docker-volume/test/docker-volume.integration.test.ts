@@ -79,7 +79,7 @@ class World {
     return join(this.dir, 'work', name);
   }
 
-  /** Launches `command` with `volumes`; resolves once it runs, with its termination to come. */
+  /** Launches `command` with `volumes` and resolves with its termination once it has ended. */
   async launch(name: string, command: string, volumes: readonly Volume[]) {
     await this.containerizer.launch(
       { value: name },
