@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Corral's tests and agent use on the host (nft for packet-tagging
 # proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper,
-# the CNI plugins and the iptables their portmap plugin drives).
+# the CNI plugins and the iptables their portmap plugin drives, iperf3 for the egress shaping
+# tests).
 # Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
 # so a laptop run still works (kernel tests then skip, or fail under CI=true).
 set -euo pipefail
@@ -17,6 +18,7 @@ declare -A package_for=(
   [make]=make
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [iptables]=iptables
+  [iperf3]=iperf3
 )
 
 missing=()

@@ -167,13 +167,18 @@ export class World {
     return cgroupExists(hierarchy, this.root) ? listChildCgroups(hierarchy, this.root) : [];
   }
 
-  /** Destroys everything; returns the net_cls cgroups that were left after the containers went. */
-  async dispose(): Promise<string[]> {
+  /** Destroys every container of every containerizer made for this world. */
+  async destroyContainers(): Promise<void> {
     for (const containerizer of this.#containerizers) {
       await Promise.allSettled(
         containerizer.list().map((id: ContainerID) => containerizer.destroy(id)),
       );
     }
+  }
+
+  /** Destroys everything; returns the net_cls cgroups that were left after the containers went. */
+  async dispose(): Promise<string[]> {
+    await this.destroyContainers();
     const left = await this.leftoverNetClsCgroups();
     const hierarchies = [await this.netClsHierarchy()];
     const tracking = createLauncher({ kind: 'linux', cgroupsRoot: this.root });
