@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResourceStatistics } from '@corral/core';
 import { runFixture } from '@corral/test-support/fixture';
 import { networkInterfaces } from '../src/egress/egress.ts';
-import { parseClasses } from '../src/egress/tc.ts';
+import { type ClassStats, parseClasses } from '../src/egress/tc.ts';
 import type { World } from './helpers.ts';
 
 /**
@@ -56,7 +56,7 @@ export class TestLink {
   }
 
   /** The HTB classes on the agent's end, by minor. */
-  classes(primary: number): Map<number, { bytes: number; packets: number }> {
+  classes(primary: number): Map<number, ClassStats> {
     return parseClasses(
       execFileSync('tc', ['-s', 'class', 'show', 'dev', this.dev], { encoding: 'utf8' }),
       primary,
