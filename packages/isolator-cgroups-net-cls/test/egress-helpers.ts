@@ -143,20 +143,17 @@ const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Runs an agent in a process of its own that launches `scripts` (id → bash script that writes
- * `done`), reads their usage and dies by SIGKILL. Resolves with that usage.
+ * `done`) with `limits` (id → bit/s), reads their usage and dies by SIGKILL. Resolves with that
+ * usage.
  */
 export async function crashingAgent(
   world: World,
   flags: Readonly<Record<string, string>>,
   scripts: Readonly<Record<string, string>>,
+  limits: Readonly<Record<string, number>> = {},
 ): Promise<Record<string, ResourceStatistics>> {
-  const argument = {
-    root: world.root,
-    runtimeDir: world.runtimeDir,
-    dir: world.dir,
-    flags,
-    scripts,
-  };
+  const { root, runtimeDir, dir } = world;
+  const argument = { root, runtimeDir, dir, flags, scripts, limits };
   const usage = join(world.dir, 'usage.json');
   try {
     await runFixture(EGRESS_AGENT, argument, PACKAGE_DIR);

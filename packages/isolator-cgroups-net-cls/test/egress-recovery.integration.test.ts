@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describeOnKernel } from '@corral/test-support/kernel';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { egressTable, teardownEgress } from '../src/index.ts';
+import {
+  crashingAgent,
+  DONE_THEN_IDLE,
+  deleteTable,
+  nftState,
+  TestLink,
+  udpSender,
+} from './egress-helpers.ts';
+import { World } from './helpers.ts';
+
+// A primary and a 198.18.3.0/29 slot no other test file uses.
+const PRIMARY = 0x7a3;
+const SLOT = 2;
+const TABLE = egressTable(PRIMARY);
+
+describeOnKernel(
+  'cgroups/net_cls egress across agent crashes and firewall reloads',
+  { root: true, cgroupSubsystems: ['net_cls'], commands: ['nft', 'tc', 'ip', 'bash', 'unshare'] },
+  () => {
+    let world: World;
+    let link: TestLink;
+
+    beforeEach(() => {
+      world = new World();
+      link = new TestLink(SLOT);
+    });
+
+    afterEach(async () => {
+      let left: string[] = [];
+      try {
+        await world.destroyContainers();
+        expect(nftState(TABLE)).toMatchObject({ counted: [], shaped: [] });
+        expect([...link.classes(PRIMARY).keys()]).toEqual([]);
+        await teardownEgress(join(world.runtimeDir, 'egress.json'));
+        expect(nftState(TABLE).exists).toBe(false);
+        expect(link.rootQdisc()).not.toContain('htb');
+      } finally {
+        left = await world.dispose();
+        deleteTable(TABLE);
+        link?.delete();
+      }
+      expect(left).toEqual([]);
+    });
+
+    it('after a SIGKILL keeps classes, elements and counts of running containers and removes the rest', async () => {
+      const flags = {
+        cgroups_net_cls_primary_handle: `0x${PRIMARY.toString(16)}`,
+        cgroups_net_cls_egress_accounting: 'true',
+        cgroups_net_cls_egress_interfaces: link.dev,
+      };
+      const before = await crashingAgent(
+        world,
+        flags,
+        { limited: udpSender(link.remote, 100, 500), free: DONE_THEN_IDLE },
+        { limited: 10_000_000 },
+      );
+      expect(before.limited).toMatchObject({ net_tx_bytes: 100 * 528, net_tx_packets: 100 });
+      // What a crash in the middle of a cleanup leaves: a class and an element nobody owns.
+      execFileSync('tc', [
+        'class',
+        'add',
+        'dev',
+        link.dev,
+        'parent',
+        '7a3:',
+        'classid',
+        '7a3:ff',
+        'htb',
+        'rate',
+        '1mbit',
+      ]);
+      execFileSync('nft', ['add', 'element', 'inet', TABLE, 'acct', '{ 0x07a300ff }']);
+
+      const { containerizer } = await world.start(flags);
+      await containerizer.recover();
+      const classid = String(
+        (await containerizer.status({ value: 'limited' })).cgroup_info?.net_cls?.classid,
+      );
+      expect([...link.classes(PRIMARY).keys()]).toEqual([Number(classid) & 0xffff]);
+      expect(nftState(TABLE)).toMatchObject({ counted: [classid], shaped: [classid] });
+      expect(await containerizer.usage({ value: 'limited' })).toMatchObject({
+        net_tx_bytes: 100 * 528,
+        net_tx_packets: 100,
+        net_tx_rate_limit: 10_000_000 / 8,
+      });
+
+      // A firewall reload wipes the table: the next read puts it back, counts never go down.
+      execFileSync('nft', ['delete', 'table', 'inet', TABLE]);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await containerizer.usage({ value: 'limited' })).toMatchObject({
+        net_tx_bytes: 100 * 528,
+        net_tx_packets: 100,
+      });
+      expect(nftState(TABLE)).toMatchObject({ exists: true, shaped: [classid] });
+    });
+  },
+);
