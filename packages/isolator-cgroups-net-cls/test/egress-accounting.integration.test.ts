@@ -37,7 +37,9 @@ function sendFromTheHost(host: string, count: number): Promise<void> {
         socket.send(Buffer.alloc(PAYLOAD), 9, host, (error) => (error ? reject(error) : resolve())),
       ),
   );
-  return Promise.all(sends).then(() => socket.close());
+  return Promise.all(sends).then(() => {
+    socket.close();
+  });
 }
 
 describeOnKernel(
