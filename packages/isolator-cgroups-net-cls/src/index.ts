@@ -1,6 +1,7 @@
 export { type CgroupTree, hierarchyTree } from './cgroup-tree.ts';
 export { type CommandRunner, EgressCommandError, runCommand } from './egress/command.ts';
 export {
+  cgroup2Keys,
   checkInterfaces,
   defaultRouteInterfaces,
   Egress,

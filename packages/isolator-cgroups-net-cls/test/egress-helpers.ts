@@ -67,10 +67,10 @@ export class TestLink {
     return execFileSync('tc', ['qdisc', 'show', 'dev', this.dev, 'root'], { encoding: 'utf8' });
   }
 
-  /** Removes the receiver namespace, and with it both ends of the veth. */
+  /** Removes the veth (both ends go at once), then the receiver namespace. */
   delete(): void {
-    if (existsSync(`/run/netns/${this.netns}`)) ip('netns', 'del', this.netns);
     if (networkInterfaces().includes(this.dev)) ip('link', 'del', this.dev);
+    if (existsSync(`/run/netns/${this.netns}`)) ip('netns', 'del', this.netns);
   }
 }
 

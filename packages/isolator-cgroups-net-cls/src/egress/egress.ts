@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { type Logger, silentLogger, writeFileDurably } from '@corral/core';
 import { type CommandRunner, EgressCommandError, runCommand } from './command.ts';
 import { EgressInterfaceError, EgressUnsupportedError } from './errors.ts';
@@ -111,6 +112,26 @@ export function checkInterfaces(names: readonly string[]): void {
   for (const name of names) {
     if (!known.includes(name)) throw new EgressInterfaceError(name, known.sort());
   }
+}
+
+/** Where nft 1.0.6 resolves `socket cgroupv2` paths from. */
+const NFT_CGROUP2_BASE = '/sys/fs/cgroup';
+
+/**
+ * Keys for containers whose cgroups are children of `root` in the cgroup2 hierarchy mounted at
+ * `mount`: the path as nft resolves it (`unified/corral` on a hybrid host, `corral` on a v2-only
+ * one) and its level in the hierarchy.
+ */
+export function cgroup2Keys(mount: string, root: string): EgressKeyKind & { kind: 'cgroup2' } {
+  const full = join(mount, root);
+  if (!full.startsWith(`${NFT_CGROUP2_BASE}/`)) {
+    throw new EgressUnsupportedError(
+      'count egress by cgroup v2 path',
+      `nft resolves cgroup paths under ${NFT_CGROUP2_BASE}, and '${full}' is not below it`,
+    );
+  }
+  const level = root.split('/').filter(Boolean).length;
+  return { kind: 'cgroup2', root: relative(NFT_CGROUP2_BASE, full), level };
 }
 
 /** The devices of the default routes in /proc/net/route (IPv4), as Mesos guesses its eth0. */

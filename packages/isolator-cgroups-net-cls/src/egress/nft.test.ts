@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { egressKeys, forgetScript, parseCounters, shapeScript, tableScript } from './nft.ts';
 
 const V1 = egressKeys({ kind: 'netcls', primary: 0x19 });
-const V2 = egressKeys({ kind: 'cgroup2', root: 'unified/corral' });
+const V2 = egressKeys({ kind: 'cgroup2', root: 'unified/corral', level: 1 });
 
 describe('the egress nft table', () => {
   it('keys v1 containers by classid and selects only this primary', () => {
@@ -12,8 +12,8 @@ describe('the egress nft table', () => {
   });
 
   it('keys v2 containers by their cgroup one level below the root', () => {
-    expect(V2.expression).toBe('socket cgroupv2 level 3');
-    expect(V2.ours).toBe('socket cgroupv2 level 2 "unified/corral"');
+    expect(V2.expression).toBe('socket cgroupv2 level 2');
+    expect(V2.ours).toBe('socket cgroupv2 level 1 "unified/corral"');
     expect(V2.literal('unified/corral/a')).toBe('"unified/corral/a"');
   });
 

@@ -13,6 +13,8 @@ export type EgressKeyKind =
       readonly kind: 'cgroup2';
       /** The containers' parent cgroup as nft resolves it, relative to /sys/fs/cgroup. */
       readonly root: string;
+      /** Its level in the cgroup2 hierarchy (1 for a child of the root cgroup). */
+      readonly level: number;
     };
 
 /** What the table matches on, and how one container's key is written and listed. */
@@ -37,11 +39,10 @@ export function egressKeys(kind: EgressKeyKind): EgressKeys {
     };
   }
   // A container's cgroup is one level below the root; nft takes the level explicitly.
-  const level = kind.root.split('/').filter(Boolean).length + 1;
   const quote = (path: string) => JSON.stringify(path);
   return {
-    expression: `socket cgroupv2 level ${level}`,
-    ours: `socket cgroupv2 level ${level - 1} ${quote(kind.root)}`,
+    expression: `socket cgroupv2 level ${kind.level + 1}`,
+    ours: `socket cgroupv2 level ${kind.level} ${quote(kind.root)}`,
     literal: quote,
   };
 }
