@@ -72,8 +72,6 @@ const add = (a: Counters, b: Counters): Counters => ({
   bytes: a.bytes + b.bytes,
   packets: a.packets + b.packets,
 });
-/** Offsets that only moved forward are written at most this often. */
-const CHECKPOINT_EVERY_MS = 30_000;
 
 /**
  * Probes, without touching the agent's network namespace, what shaping can use: HTB is required,
@@ -164,7 +162,6 @@ export class Egress {
   #ready: Promise<void> | undefined;
   #snapshot: { at: number; values: Map<string, Counters> } | undefined;
   #reading: Promise<Map<string, Counters>> | undefined;
-  #checkpointedAt = 0;
   #readMs = 0;
   #restores = 0;
 
@@ -240,7 +237,6 @@ export class Egress {
       containers,
     };
     writeFileDurably(this.#stateFile, JSON.stringify(state));
-    this.#checkpointedAt = Date.now();
   }
 
   /**
@@ -316,8 +312,11 @@ export class Egress {
     const shaping = this.#shaping;
     if (!shaping) throw new EgressUnsupportedError('shape egress', 'shaping is not enabled');
     const { interfaces, primary, leaf } = shaping;
-    await this.#tc(interfaces.flatMap((dev) => classLines(dev, primary, minor, rate, leaf)));
-    await this.#nft(shapeScript(this.#table, this.#keys, key, classOf(primary, minor)));
+    // At once: until the class exists, HTB sends packets of a missing class to its direct queue.
+    await Promise.all([
+      this.#tc(interfaces.flatMap((dev) => classLines(dev, primary, minor, rate, leaf))),
+      this.#nft(shapeScript(this.#table, this.#keys, key, classOf(primary, minor))),
+    ]);
   }
 
   /** Changes a container's limit: adds, changes or removes its class. Unknown keys: nothing. */
@@ -392,7 +391,9 @@ export class Egress {
       this.#offsets.set(key, offset);
       values.set(key, add(offset.base, now));
     }
-    if (rebased || Date.now() - this.#checkpointedAt > CHECKPOINT_EVERY_MS) this.#checkpoint();
+    // Only a reset is written here: a read must not stall the event loop on a 10k-entry fsync.
+    // A table wiped while the agent is down continues from the last checkpoint (never lower).
+    if (rebased) this.#checkpoint();
     this.#snapshot = { at: Date.now(), values };
     this.#readMs = performance.now() - began;
     return values;
