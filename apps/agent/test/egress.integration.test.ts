@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -21,6 +22,12 @@ const REMOTE = '198.18.3.34';
 let dir: string;
 const cgroupsRoot = `corral-test-${process.pid}-egress`;
 const agents: RunningAgent[] = [];
+const TEARDOWN = fileURLToPath(
+  new URL(
+    '../node_modules/@corral/isolator-cgroups-net-cls/bin/corral-net-cls-egress-teardown.js',
+    import.meta.url,
+  ),
+);
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
 beforeAll(() => {
@@ -140,6 +147,15 @@ describeOnKernel(
         expect(listing).not.toMatch(/elements/);
       }
       await second.stop('SIGTERM');
+
+      // Stopped for good: the operator command removes the table and the HTB root.
+      execFileSync(process.execPath, [TEARDOWN, join(dir, 'run')]);
+      expect(() =>
+        execFileSync('nft', ['list', 'table', 'inet', TABLE], { stdio: 'pipe' }),
+      ).toThrow();
+      expect(
+        execFileSync('tc', ['qdisc', 'show', 'dev', DEV, 'root'], { encoding: 'utf8' }),
+      ).not.toMatch(/htb/);
     });
   },
 );
