@@ -1,19 +1,17 @@
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { describeOnKernel } from '@corral/test-support/kernel';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { egressTable, teardownEgress } from '../src/index.ts';
+import { expect, it } from 'vitest';
+import { egressTable } from '../src/index.ts';
 import {
   crashingAgent,
   DONE_THEN_IDLE,
-  deleteTable,
   nftState,
-  TestLink,
   udpSender,
   udpSends,
+  useEgressWorld,
   waitForFile,
 } from './egress-helpers.ts';
-import { bashScript, World } from './helpers.ts';
+import { bashScript, sendFromHost } from './helpers.ts';
 
 // A primary and a 198.18.3.0/29 slot no other test file uses.
 const PRIMARY = 0x7a1;
@@ -28,49 +26,14 @@ const PAYLOAD = 1000;
 // IPv4 (20) + UDP (8) headers: nft counts at L3.
 const BYTES = COUNT * (PAYLOAD + 28);
 
-function sendFromTheHost(host: string, count: number): Promise<void> {
-  const socket = createSocket('udp4');
-  const sends = Array.from(
-    { length: count },
-    () =>
-      new Promise<void>((resolve, reject) =>
-        socket.send(Buffer.alloc(PAYLOAD), 9, host, (error) => (error ? reject(error) : resolve())),
-      ),
-  );
-  return Promise.all(sends).then(() => {
-    socket.close();
-  });
-}
-
 describeOnKernel(
   'cgroups/net_cls egress accounting',
   { root: true, cgroupSubsystems: ['net_cls'], commands: ['nft', 'tc', 'ip', 'bash', 'unshare'] },
   () => {
-    let world: World;
-    let link: TestLink;
-
-    beforeEach(() => {
-      world = new World();
-      link = new TestLink(SLOT);
-    });
-
-    afterEach(async () => {
-      let left: string[] = [];
-      try {
-        // Destroying the containers removes their elements; the table goes with the teardown.
-        await world.destroyContainers();
-        expect(nftState(TABLE).counted).toEqual([]);
-        await teardownEgress(join(world.runtimeDir, 'egress.json'));
-        expect(nftState(TABLE).exists).toBe(false);
-      } finally {
-        left = await world.dispose();
-        deleteTable(TABLE);
-        link?.delete();
-      }
-      expect(left).toEqual([]);
-    });
+    const current = useEgressWorld(SLOT, PRIMARY);
 
     it('counts N × (payload + 28) bytes and N packets exactly, and nothing for a quiet container', async () => {
+      const { world, link } = current;
       const { containerizer } = await world.start({
         ...FLAGS,
         cgroups_net_cls_secondary_handles: '0x10,0x1f',
@@ -86,7 +49,7 @@ describeOnKernel(
         bashScript(world.sandbox('sender'), udpSender(link.remote, COUNT, PAYLOAD)),
       );
       // The host's own packets (classid 0) are not any container's.
-      await sendFromTheHost(link.remote, 50);
+      await sendFromHost(link.remote, 9, 50, Buffer.alloc(PAYLOAD));
       await waitForFile(join(world.sandbox('sender'), 'done'));
       await waitForFile(join(world.sandbox('quiet'), 'done'));
 
@@ -110,6 +73,7 @@ describeOnKernel(
     });
 
     it('keeps every count across a SIGKILL of the agent and its restart', async () => {
+      const { world, link } = current;
       const flags = { ...FLAGS, cgroups_net_cls_secondary_handles: '0x20,0x2f' };
       const before = await crashingAgent(world, flags, {
         a: udpSender(link.remote, COUNT, PAYLOAD),

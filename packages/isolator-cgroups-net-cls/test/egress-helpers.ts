@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResourceStatistics } from '@corral/core';
 import { runFixture } from '@corral/test-support/fixture';
-import { networkInterfaces } from '../src/egress/egress.ts';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { networkInterfaces, teardownEgress } from '../src/egress/egress.ts';
 import { type ClassStats, parseClasses } from '../src/egress/tc.ts';
-import type { World } from './helpers.ts';
+import { egressTable } from '../src/manifest.ts';
+import { World } from './helpers.ts';
 
 /**
  * Egress tests change nft and tc state of the network namespace they run in, so they refuse the
@@ -162,4 +164,45 @@ export async function crashingAgent(
     if (!existsSync(usage)) throw error;
   }
   return JSON.parse(readFileSync(usage, 'utf8'));
+}
+
+/**
+ * The end of every egress test: destroyed containers leave no element, map entry or class, the
+ * teardown leaves no table or HTB root; the world, the table and the link go even when a check
+ * fails.
+ */
+export async function disposeEgress(
+  world: World,
+  link: TestLink | undefined,
+  table: string,
+  primary: number,
+): Promise<void> {
+  let left: string[] = [];
+  try {
+    await world.destroyContainers();
+    expect(nftState(table)).toMatchObject({ counted: [], shaped: [] });
+    expect([...(link?.classes(primary).keys() ?? [])]).toEqual([]);
+    await teardownEgress(join(world.runtimeDir, 'egress.json'));
+    expect(nftState(table).exists).toBe(false);
+    expect(link?.rootQdisc()).not.toContain('htb');
+  } finally {
+    left = await world.dispose();
+    deleteTable(table);
+    link?.delete();
+  }
+  expect(left).toEqual([]);
+}
+
+/**
+ * A fresh world and link for each test of the suite (on /29 `slot`), disposed after it with the
+ * checks of `disposeEgress` for the agent with this primary handle.
+ */
+export function useEgressWorld(slot: number, primary: number): { world: World; link: TestLink } {
+  const current = {} as { world: World; link: TestLink };
+  beforeEach(() => {
+    current.world = new World();
+    current.link = new TestLink(slot);
+  });
+  afterEach(() => disposeEgress(current.world, current.link, egressTable(primary), primary));
+  return current;
 }

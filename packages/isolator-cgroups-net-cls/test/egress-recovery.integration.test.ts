@@ -1,17 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describeOnKernel } from '@corral/test-support/kernel';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { egressTable, teardownEgress } from '../src/index.ts';
+import { expect, it } from 'vitest';
+import { egressTable } from '../src/index.ts';
 import {
   crashingAgent,
   DONE_THEN_IDLE,
-  deleteTable,
   nftState,
-  TestLink,
   udpSender,
+  useEgressWorld,
 } from './egress-helpers.ts';
-import { World } from './helpers.ts';
 
 // A primary and a 198.18.3.0/29 slot no other test file uses.
 const PRIMARY = 0x7a3;
@@ -22,32 +19,10 @@ describeOnKernel(
   'cgroups/net_cls egress across agent crashes and firewall reloads',
   { root: true, cgroupSubsystems: ['net_cls'], commands: ['nft', 'tc', 'ip', 'bash', 'unshare'] },
   () => {
-    let world: World;
-    let link: TestLink;
-
-    beforeEach(() => {
-      world = new World();
-      link = new TestLink(SLOT);
-    });
-
-    afterEach(async () => {
-      let left: string[] = [];
-      try {
-        await world.destroyContainers();
-        expect(nftState(TABLE)).toMatchObject({ counted: [], shaped: [] });
-        expect([...link.classes(PRIMARY).keys()]).toEqual([]);
-        await teardownEgress(join(world.runtimeDir, 'egress.json'));
-        expect(nftState(TABLE).exists).toBe(false);
-        expect(link.rootQdisc()).not.toContain('htb');
-      } finally {
-        left = await world.dispose();
-        deleteTable(TABLE);
-        link?.delete();
-      }
-      expect(left).toEqual([]);
-    });
+    const current = useEgressWorld(SLOT, PRIMARY);
 
     it('after a SIGKILL keeps classes, elements and counts of running containers and removes the rest', async () => {
+      const { world, link } = current;
       const flags = {
         cgroups_net_cls_primary_handle: `0x${PRIMARY.toString(16)}`,
         cgroups_net_cls_egress_accounting: 'true',

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { LaunchRequest } from '@corral/containerizer';
 import { InvalidContainerConfigError, InvalidFlagError } from '@corral/core';
 import { describeOnKernel } from '@corral/test-support/kernel';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { EgressInterfaceError, egressTable, teardownEgress } from '../src/index.ts';
-import { deleteTable, nftState, TestLink, waitForFile } from './egress-helpers.ts';
-import { bashScript, sleeper, World } from './helpers.ts';
+import { afterEach, expect, it } from 'vitest';
+import { EgressInterfaceError, egressTable } from '../src/index.ts';
+import { nftState, useEgressWorld, waitForFile } from './egress-helpers.ts';
+import { bashScript, sleeper } from './helpers.ts';
 
 // A primary and a 198.18.3.0/29 slot no other test file uses.
 const PRIMARY = 0x7a2;
@@ -31,15 +31,14 @@ describeOnKernel(
     commands: ['nft', 'tc', 'ip', 'bash', 'unshare', 'iperf3'],
   },
   () => {
-    let world: World;
-    let link: TestLink;
+    const current = useEgressWorld(SLOT, PRIMARY);
     const servers: ChildProcess[] = [];
 
     /** An iperf3 server for one test in the receiver's namespace. */
     function receiver(port: number): void {
       const server = spawn(
         'ip',
-        ['netns', 'exec', link.netns, 'iperf3', '-s', '-p', String(port), '-1'],
+        ['netns', 'exec', current.link.netns, 'iperf3', '-s', '-p', String(port), '-1'],
         { stdio: 'ignore' },
       );
       servers.push(server);
@@ -47,41 +46,23 @@ describeOnKernel(
 
     /** `iperf3` to the receiver for `seconds` (after one omitted), its report in `<name>.json`. */
     const iperf = (port: number, seconds: number, name: string) =>
-      `iperf3 -c ${link.remote} -p ${port} -t ${seconds} -O 1 -J > ${name}.json`;
+      `iperf3 -c ${current.link.remote} -p ${port} -t ${seconds} -O 1 -J > ${name}.json`;
 
     function flags(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
       return {
         cgroups_net_cls_primary_handle: `0x${PRIMARY.toString(16)}`,
         cgroups_net_cls_egress_accounting: 'true',
-        cgroups_net_cls_egress_interfaces: link.dev,
+        cgroups_net_cls_egress_interfaces: current.link.dev,
         ...extra,
       };
     }
 
-    beforeEach(() => {
-      world = new World();
-      link = new TestLink(SLOT);
-    });
-
     afterEach(async () => {
-      let left: string[] = [];
-      try {
-        await world.destroyContainers();
-        expect(nftState(TABLE)).toMatchObject({ counted: [], shaped: [] });
-        expect([...link.classes(PRIMARY).keys()]).toEqual([]);
-        await teardownEgress(join(world.runtimeDir, 'egress.json'));
-        expect(nftState(TABLE).exists).toBe(false);
-        expect(link.rootQdisc()).not.toContain('htb');
-      } finally {
-        for (const server of servers.splice(0)) server.kill('SIGKILL');
-        left = await world.dispose();
-        deleteTable(TABLE);
-        link?.delete();
-      }
-      expect(left).toEqual([]);
+      for (const server of servers.splice(0)) server.kill('SIGKILL');
     });
 
     it('holds a 20 Mbit/s container to its limit, leaves an unlimited one alone, and follows a change', async () => {
+      const { world, link } = current;
       const { containerizer, isolator } = await world.start(
         flags({ cgroups_net_cls_secondary_handles: '0x1,0xf' }),
       );
@@ -148,6 +129,7 @@ describeOnKernel(
     });
 
     it('refuses a rate of 0 or below 8 kbit/s, naming it, and leaves nothing behind', async () => {
+      const { world, link } = current;
       const { containerizer, isolator } = await world.start(
         flags({ cgroups_net_cls_secondary_handles: '0x20,0x2f' }),
       );
@@ -166,6 +148,7 @@ describeOnKernel(
     });
 
     it('refuses a limit for a container with networks of its own', async () => {
+      const { world } = current;
       const { containerizer } = await world.start(
         flags({ cgroups_net_cls_secondary_handles: '0x30,0x3f' }),
       );
@@ -180,6 +163,7 @@ describeOnKernel(
     });
 
     it('refuses a malformed default rate, a missing interface and a primary handle from 0x8000, naming each', async () => {
+      const { world, link } = current;
       await expect(
         world.start(flags({ cgroups_net_cls_egress_rate_limit: '20Mbit' })),
       ).rejects.toThrow(/'20Mbit' is not a quantity like 20M/);
