@@ -140,7 +140,7 @@ describeOnKernel(
       for (const [kind, name] of [
         ['set', 'acct'],
         ['map', 'shape'],
-      ]) {
+      ] as const) {
         const listing = execFileSync('nft', ['list', kind, 'inet', TABLE, name], {
           encoding: 'utf8',
         });
