@@ -18,7 +18,7 @@ import {
 import type { CgroupTree } from './cgroup-tree.ts';
 import type { Egress } from './egress/egress.ts';
 import { INTERFACES_FLAG } from './egress/flags.ts';
-import { RATE_ACCEPTED, rateProblem } from './egress/rate.ts';
+import { LIMIT_ACCEPTED, rateProblem } from './egress/rate.ts';
 import {
   NetClsCgroupExistsError,
   NetClsClassidError,
@@ -225,7 +225,7 @@ export class NetClsIsolator implements Isolator {
       throw new InvalidContainerConfigError(
         EGRESS_FIELD,
         `${given} is not an egress limit for container '${key}': ${problem}; accepted: ` +
-          `${RATE_ACCEPTED.replace(/, as a Kubernetes quantity.*/, '')} as a number, or "infinity"`,
+          LIMIT_ACCEPTED,
       );
     }
     return Math.floor(given);

@@ -36,10 +36,11 @@ describeOnKernel(
         await teardownEgress(join(dir, 'egress.json'));
         expect(nftState(TABLE).exists).toBe(false);
       } finally {
+        // The link last: removing it is the step most likely to throw.
         deleteTable(TABLE);
-        link?.delete();
         for (const child of ['a', 'b', '']) rmdirSync(join(mount, root, child));
         rmSync(dir, { recursive: true, force: true });
+        link?.delete();
       }
     });
 

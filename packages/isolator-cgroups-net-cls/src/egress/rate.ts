@@ -13,6 +13,9 @@ export const RATE_ACCEPTED =
   `bits per second from ${MIN_RATE} to ${MAX_RATE}, as a Kubernetes quantity ` +
   '(8000, 500k, 20M, 1.5G, 1Gi)';
 
+/** What `limits.network_egress` accepts (a Mesos scalar: a plain number). */
+export const LIMIT_ACCEPTED = `bits per second as a number from ${MIN_RATE} to ${MAX_RATE}, or "infinity" for no limit`;
+
 const SUFFIX: Readonly<Record<string, number>> = {
   '': 1,
   k: 1e3,
