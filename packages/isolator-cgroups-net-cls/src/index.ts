@@ -6,10 +6,12 @@ export {
   defaultRouteInterfaces,
   Egress,
   type EgressEntry,
+  type EgressInstallation,
   type EgressOptions,
   type EgressShaping,
   networkInterfaces,
   probeShaping,
+  retireEgress,
   teardownEgress,
 } from './egress/egress.ts';
 export { EgressInterfaceError, EgressUnsupportedError } from './egress/errors.ts';

@@ -198,8 +198,17 @@ export class NetClsIsolator implements Isolator {
     for (const { key, tracked, kind } of candidates) {
       const config = configs.get(key);
       if (kind !== 'running' || !tracked.pooled || !tracked.handle || ownNetwork(config)) continue;
+      let rate: number | undefined;
+      try {
+        rate = this.#rateOf(key, config?.limits);
+      } catch (error) {
+        // Shaping was turned off since the launch: keep the container, counted but unshaped.
+        this.#logger.warn('egress limit of a recovered container dropped', {
+          container: key,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
       tracked.egress = true;
-      const rate = this.#rateOf(key, config?.limits);
       entries.push({ key: egressKey(tracked.handle), minor: tracked.handle.secondary, rate });
     }
     await egress.start(entries);

@@ -14,6 +14,7 @@ import {
   Egress,
   type EgressShaping,
   probeShaping,
+  retireEgress,
 } from './egress/egress.ts';
 import { type EgressSettings, egressSettings, INTERFACES_FLAG } from './egress/flags.ts';
 import { type ManagedHandles, managedHandles, netClsFlags } from './flags.ts';
@@ -42,19 +43,34 @@ async function shapingOf(
   return { interfaces: names, primary, leaf: await probeShaping() };
 }
 
+/**
+ * The egress engine the flags ask for, after retiring what an earlier run installed and this one
+ * does not (egress turned off, another primary handle, interfaces no longer shaped).
+ */
 async function egressOf(
   settings: EgressSettings | undefined,
   handles: ManagedHandles | undefined,
   runtimeDir: string,
   logger: Logger,
 ): Promise<Egress | undefined> {
-  if (settings === undefined || handles === undefined) return undefined;
+  const stateFile = join(runtimeDir, 'egress.json');
+  if (settings === undefined || handles === undefined) {
+    await retireEgress(stateFile);
+    return undefined;
+  }
+  const table = egressTable(handles.primary);
+  const shaping = await shapingOf(settings.interfaces, handles.primary);
+  await retireEgress(stateFile, {
+    table,
+    interfaces: shaping?.interfaces ?? [],
+    primary: shaping?.primary,
+  });
   return new Egress({
-    table: egressTable(handles.primary),
+    table,
     keys: { kind: 'netcls', primary: handles.primary },
     accounting: settings.accounting,
-    shaping: await shapingOf(settings.interfaces, handles.primary),
-    stateFile: join(runtimeDir, 'egress.json'),
+    shaping,
+    stateFile,
     logger,
   });
 }

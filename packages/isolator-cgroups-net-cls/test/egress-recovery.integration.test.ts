@@ -73,5 +73,42 @@ describeOnKernel(
       });
       expect(nftState(TABLE)).toMatchObject({ exists: true, shaped: [classid] });
     });
+
+    it('removes what an earlier run installed once shaping, then all egress, is turned off', async () => {
+      const { world, link } = current;
+      const flags = {
+        cgroups_net_cls_primary_handle: `0x${PRIMARY.toString(16)}`,
+        cgroups_net_cls_secondary_handles: '0x40,0x4f',
+        cgroups_net_cls_egress_accounting: 'true',
+      };
+      await crashingAgent(
+        world,
+        { ...flags, cgroups_net_cls_egress_interfaces: link.dev },
+        { limited: udpSender(link.remote, 10, 100) },
+        { limited: 10_000_000 },
+      );
+      expect(link.rootQdisc()).toContain('htb');
+
+      // Accounting only: the limit is dropped with a warning, the counts stay.
+      const counting = await world.start(flags);
+      await counting.containerizer.recover();
+      expect(link.rootQdisc()).not.toContain('htb');
+      expect(await counting.containerizer.usage({ value: 'limited' })).toEqual(
+        expect.objectContaining({ net_tx_bytes: 10 * 128, net_tx_packets: 10 }),
+      );
+      expect(world.log.some((line) => line.message.includes('egress limit of a recovered'))).toBe(
+        true,
+      );
+
+      // No egress at all: the table goes too; the container runs on.
+      const off = await world.start({
+        cgroups_net_cls_primary_handle: flags.cgroups_net_cls_primary_handle,
+        cgroups_net_cls_secondary_handles: '0x40,0x4f',
+      });
+      expect((await off.containerizer.recover()).recovered.map((id) => id.value)).toEqual([
+        'limited',
+      ]);
+      expect(nftState(TABLE).exists).toBe(false);
+    });
   },
 );

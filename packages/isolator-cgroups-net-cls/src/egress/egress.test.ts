@@ -12,11 +12,12 @@ class FakeKernel {
   classes = '';
   root = '[{"kind":"htb","handle":"19:"}]';
   fail: RegExp | undefined;
+  failure = 'Error: boom';
 
   readonly run: CommandRunner = async (argv, input) => {
     this.calls.push({ argv, input });
     const line = `${argv.join(' ')}\n${input ?? ''}`;
-    if (this.fail?.test(line)) throw new EgressCommandError(argv, 'exited with 1', 'Error: boom');
+    if (this.fail?.test(line)) throw new EgressCommandError(argv, 'exited with 1', this.failure);
     if (argv.includes('list')) {
       if (this.counters === 'no table') {
         this.counters = {};
@@ -131,5 +132,15 @@ describe('Egress', () => {
     expect(await e.counters('1638401')).toBeUndefined();
     expect(kernel.scripts()).not.toContain('update @acct');
     expect(existsSync(join(dir, 'egress.json'))).toBe(true);
+  });
+
+  it('forgets a container whose table or class someone already removed', async () => {
+    const e = egress();
+    await e.start([]);
+    await e.add({ key: '1638401', minor: 1, rate: 20e6 });
+    kernel.fail = /delete element|class del/;
+    kernel.failure = 'Error: No such file or directory';
+    await expect(e.remove('1638401')).resolves.toBeUndefined();
+    expect(e.metrics()).toMatchObject({ egress_counted: 0, egress_shaped: 0 });
   });
 });

@@ -73,6 +73,11 @@ const add = (a: Counters, b: Counters): Counters => ({
   packets: a.packets + b.packets,
 });
 
+/** `nft` found no such table (or set): someone removed it. */
+function isMissing(error: unknown): boolean {
+  return error instanceof EgressCommandError && /No such file/.test(error.stderr);
+}
+
 /**
  * Probes, without touching the agent's network namespace, what shaping can use: HTB is required,
  * fq_codel is the preferred leaf queue.
@@ -188,9 +193,32 @@ export class Egress {
     return this.#run(['nft', '-f', '-'], script);
   }
 
+  /** Forgets keys; a table someone wiped has nothing left to forget (the next read restores it). */
+  async #forget(counted: readonly string[], shaped: ReadonlyMap<string, string>): Promise<void> {
+    try {
+      await this.#nft(forgetScript(this.#table, this.#keys, counted, shaped));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+
   #tc(lines: readonly string[], force = false): Promise<string> {
     if (lines.length === 0) return Promise.resolve('');
     return this.#run(['tc', ...(force ? ['-force'] : []), '-batch', '-'], `${lines.join('\n')}\n`);
+  }
+
+  /** Removes classes on every interface; one already gone (its root was deleted) is fine. */
+  async #removeClasses(primary: number, minor: number): Promise<void> {
+    const interfaces = this.#shaping?.interfaces ?? [];
+    try {
+      // -force: one missing class must not keep the others.
+      await this.#tc(
+        interfaces.map((dev) => removeClassLine(dev, primary, minor)),
+        true,
+      );
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
   }
 
   #classes(): Map<string, string> {
@@ -265,7 +293,7 @@ export class Egress {
     if (this.#shaping) await this.#reconcileClasses(this.#shaping);
     const kernel = parseCounters(await this.#listCounters());
     const stale = [...kernel.keys()].filter((key) => !this.#entries.has(key));
-    if (stale.length > 0) await this.#nft(forgetScript(this.#table, this.#keys, stale, new Map()));
+    if (stale.length > 0) await this.#forget(stale, new Map());
     this.#checkpoint();
   }
 
@@ -337,8 +365,8 @@ export class Egress {
     const shaping = this.#shaping;
     if (!shaping) return;
     const cls = classOf(shaping.primary, minor);
-    await this.#nft(forgetScript(this.#table, this.#keys, [], new Map([[key, cls]])));
-    await this.#tc(shaping.interfaces.map((dev) => removeClassLine(dev, shaping.primary, minor)));
+    await this.#forget([], new Map([[key, cls]]));
+    await this.#removeClasses(shaping.primary, minor);
   }
 
   /** The limit in bit/s, if any. */
@@ -365,7 +393,7 @@ export class Egress {
     try {
       return await this.#run(['nft', '-j', 'list', 'set', 'inet', this.#table, 'acct']);
     } catch (error) {
-      if (!(error instanceof EgressCommandError && /No such file/.test(error.stderr))) throw error;
+      if (!isMissing(error)) throw error;
       // Someone flushed the ruleset (a firewall reload): put the table back, count from zero.
       this.#logger.warn('the egress nft table was gone: restored it', { table: this.#table });
       this.#restores += 1;
@@ -407,12 +435,8 @@ export class Egress {
     const shaping = this.#shaping;
     const shaped = entry.rate !== undefined && shaping !== undefined;
     const map = shaped ? new Map([[key, classOf(shaping.primary, entry.minor)]]) : new Map();
-    await this.#nft(forgetScript(this.#table, this.#keys, this.#accounting ? [key] : [], map));
-    if (shaped) {
-      await this.#tc(
-        shaping.interfaces.map((dev) => removeClassLine(dev, shaping.primary, entry.minor)),
-      );
-    }
+    await this.#forget(this.#accounting ? [key] : [], map);
+    if (shaped) await this.#removeClasses(shaping.primary, entry.minor);
     this.#entries.delete(key);
     this.#offsets.delete(key);
     this.#snapshot?.values.delete(key);
@@ -432,27 +456,48 @@ export class Egress {
   }
 }
 
+/** What the agent now installs, so that `retireEgress` keeps it. */
+export interface EgressInstallation {
+  readonly table: string;
+  readonly interfaces: readonly string[];
+  readonly primary?: number | undefined;
+}
+
 /**
- * Removes what an agent installed, as recorded in its checkpoint: the nft table and the HTB roots
- * it owns. For an agent stopped for good, after its containers are destroyed.
+ * Removes what an earlier run installed, as recorded in its checkpoint, and that `current` no
+ * longer covers: its nft table unless it is the same, its HTB roots on interfaces no longer
+ * shaped with the same handle. With no `current` (egress turned off) everything goes.
  */
-export async function teardownEgress(
+export async function retireEgress(
   stateFile: string,
+  current?: EgressInstallation,
   run: CommandRunner = runCommand,
 ): Promise<void> {
   if (!existsSync(stateFile)) return;
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-  try {
-    await run(['nft', 'delete', 'table', 'inet', state.table]);
-  } catch (error) {
-    if (!(error instanceof EgressCommandError && /No such file/.test(error.stderr))) throw error;
+  if (state.table !== current?.table) {
+    try {
+      await run(['nft', 'delete', 'table', 'inet', state.table]);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
   }
+  const kept = current?.primary === state.primary ? (current?.interfaces ?? []) : [];
   for (const dev of state.interfaces) {
-    if (state.primary === undefined || !networkInterfaces().includes(dev)) continue;
+    if (state.primary === undefined || kept.includes(dev)) continue;
+    if (!networkInterfaces().includes(dev)) continue;
     const root = parseRoot(await run(['tc', '-j', 'qdisc', 'show', 'dev', dev, 'root']));
     if (root?.kind === 'htb' && root.handle === `${state.primary.toString(16)}:`) {
       await run(['tc', 'qdisc', 'del', 'dev', dev, 'root']);
     }
   }
-  rmSync(stateFile, { force: true });
+  if (current === undefined) rmSync(stateFile, { force: true });
+}
+
+/**
+ * Removes everything an agent installed, as recorded in its checkpoint: the nft table and its
+ * HTB roots. For an agent stopped for good, after its containers are destroyed.
+ */
+export function teardownEgress(stateFile: string, run: CommandRunner = runCommand): Promise<void> {
+  return retireEgress(stateFile, undefined, run);
 }
