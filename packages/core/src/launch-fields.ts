@@ -175,6 +175,14 @@ export const KNOWN_LAUNCH_FIELDS: readonly KnownLaunchField[] = [
   },
   { path: 'limits.cpus', meaning: 'CPU limit (CFS quota)', isolator: 'cgroups/cpu', example: 1 },
   { path: 'limits.mem', meaning: 'memory limit in MB', isolator: 'cgroups/mem', example: 64 },
+  {
+    // Corral's: Mesos has no per-task egress limit (port_mapping only had agent flags). A limit,
+    // so UPDATE can change it, in bits/s like Kubernetes' kubernetes.io/egress-bandwidth.
+    path: 'limits.network_egress',
+    meaning: 'egress rate limit in bits/s (Corral)',
+    isolator: 'cgroups/net_cls',
+    example: 20_000_000,
+  },
 ];
 
 /** A launch call's settable parts, in the API's JSON shape (unknown keys allowed). */

@@ -33,4 +33,6 @@ export interface ResourceStatistics {
   readonly net_tx_bytes?: number;
   readonly net_tx_errors?: number;
   readonly net_tx_dropped?: number;
+  /** The egress rate limit in bytes per second, as Mesos' port_mapping reports it. */
+  readonly net_tx_rate_limit?: number;
 }

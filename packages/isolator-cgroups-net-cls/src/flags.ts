@@ -1,4 +1,5 @@
 import { flag, InvalidFlagError, parseInteger } from '@corral/core';
+import { egressFlags } from './egress/flags.ts';
 import { hex } from './errors.ts';
 import { DEFAULT_SECONDARIES, type HandleRange, MAX_HANDLE } from './handle-manager.ts';
 
@@ -29,7 +30,10 @@ export function parseSecondaryRange(raw: string): HandleRange {
   return { lo, hi };
 }
 
-/** The flags this isolator owns, besides the shared `cgroups_hierarchy` and `cgroups_root`. */
+/**
+ * The flags this isolator owns (egress ones included), besides the shared `cgroups_hierarchy` and
+ * `cgroups_root`.
+ */
 export const netClsFlags = {
   [PRIMARY_FLAG]: flag.integer({
     help:
@@ -47,6 +51,7 @@ export const netClsFlags = {
       'each hex (0x10) or decimal (16), e.g. 0x1,0xffff or 1,3',
     parse: parseSecondaryRange,
   }),
+  ...egressFlags,
 };
 
 /** Managed mode: classids are `primary << 16 | s` with `s` from `secondaries`. */

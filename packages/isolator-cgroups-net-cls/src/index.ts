@@ -1,4 +1,33 @@
 export { type CgroupTree, hierarchyTree } from './cgroup-tree.ts';
+export { type CommandRunner, EgressCommandError, runCommand } from './egress/command.ts';
+export {
+  cgroup2Keys,
+  checkInterfaces,
+  defaultRouteInterfaces,
+  Egress,
+  type EgressEntry,
+  type EgressInstallation,
+  type EgressOptions,
+  type EgressShaping,
+  networkInterfaces,
+  probeShaping,
+  retireEgress,
+  teardownEgress,
+} from './egress/egress.ts';
+export { EgressInterfaceError, EgressUnsupportedError } from './egress/errors.ts';
+export {
+  ACCOUNTING_FLAG,
+  type EgressSettings,
+  egressFlags,
+  egressSettings,
+  INTERFACES_FLAG,
+  MAX_SHAPING_PRIMARY,
+  parseInterfaces,
+  RATE_FLAG,
+} from './egress/flags.ts';
+export { type Counters, type EgressKeyKind, egressKeys, tableScript } from './egress/nft.ts';
+export { MAX_RATE, MIN_RATE, parseRate } from './egress/rate.ts';
+export type { LeafKind } from './egress/tc.ts';
 export {
   NetClsCgroupExistsError,
   NetClsClassidError,
@@ -26,5 +55,5 @@ export {
   NetClsHandleManager,
   type NetClsHandleManagerOptions,
 } from './handle-manager.ts';
-export { NetClsIsolator, type NetClsIsolatorOptions } from './isolator.ts';
-export { cgroupsNetCls, default } from './manifest.ts';
+export { EGRESS_LIMIT, NetClsIsolator, type NetClsIsolatorOptions } from './isolator.ts';
+export { cgroupsNetCls, default, egressTable } from './manifest.ts';

@@ -1,17 +1,24 @@
 import {
+  type ContainerConfig,
   ContainerExistsError,
   type ContainerID,
   type ContainerState,
   type ContainerStatus,
   containerIdToString,
+  InvalidContainerConfigError,
   type Isolator,
   type Logger,
   parseContainerId,
   ResourceExhaustedError,
+  type ResourceStatistics,
+  type ScalarValue,
   silentLogger,
   UnknownContainerError,
 } from '@corral/core';
 import type { CgroupTree } from './cgroup-tree.ts';
+import type { Egress } from './egress/egress.ts';
+import { INTERFACES_FLAG } from './egress/flags.ts';
+import { LIMIT_ACCEPTED, rateProblem } from './egress/rate.ts';
 import {
   NetClsCgroupExistsError,
   NetClsClassidError,
@@ -37,7 +44,15 @@ export interface NetClsIsolatorOptions {
   /** Managed mode; absent means unmanaged (the operator writes classids, if any). */
   readonly handles?: ManagedHandles | undefined;
   readonly logger?: Logger;
+  /** Egress accounting and shaping on the managed classids (managed mode only). */
+  readonly egress?: Egress | undefined;
+  /** The limit in bit/s of containers whose launch sets none (`--cgroups_net_cls_egress_rate_limit`). */
+  readonly defaultRate?: number | undefined;
 }
+
+/** The per-container egress limit: a launch's (or update's) `limits` entry, in bits/s. */
+export const EGRESS_LIMIT = 'network_egress';
+const EGRESS_FIELD = `limits.${EGRESS_LIMIT}`;
 
 /** What the isolator holds for one container. */
 interface Tracked {
@@ -46,6 +61,8 @@ interface Tracked {
   readonly handle?: NetClsHandle;
   /** Taken from the pool and not yet returned to it; false for foreign handles. */
   pooled: boolean;
+  /** Its egress is counted (and shaped, with a limit) on its classid. */
+  egress?: boolean;
 }
 
 /** A recovered container before the handles are reserved. */
@@ -67,6 +84,8 @@ export class NetClsIsolator implements Isolator {
   readonly #managed: ManagedHandles | undefined;
   readonly #manager: NetClsHandleManager | undefined;
   readonly #logger: Logger;
+  readonly #egress: Egress | undefined;
+  readonly #defaultRate: number | undefined;
   readonly #containers = new Map<string, Tracked>();
 
   constructor(options: NetClsIsolatorOptions) {
@@ -80,6 +99,8 @@ export class NetClsIsolator implements Isolator {
         secondaries: options.handles.secondaries,
       });
     this.#logger = options.logger ?? silentLogger;
+    this.#egress = options.handles && options.egress;
+    this.#defaultRate = options.defaultRate;
   }
 
   #cgroupOf(key: string): string {
@@ -145,6 +166,7 @@ export class NetClsIsolator implements Isolator {
       if (tracked.pooled && tracked.handle) this.#manager?.reserve(tracked.handle);
       this.#containers.set(key, tracked);
     }
+    await this.#recoverEgress(states, candidates);
 
     for (const { key, kind } of candidates) {
       if (kind !== 'unknown') continue;
@@ -159,6 +181,63 @@ export class NetClsIsolator implements Isolator {
         });
       }
     }
+  }
+
+  /**
+   * Rebuilds the egress table and classes for the running containers (limits from their launch,
+   * or from the checkpoint when an update changed them); everything else of ours is removed.
+   */
+  async #recoverEgress(
+    states: readonly ContainerState[],
+    candidates: readonly Candidate[],
+  ): Promise<void> {
+    const egress = this.#egress;
+    if (egress === undefined) return;
+    const configs = new Map(states.map((s) => [containerIdToString(s.container_id), s.config]));
+    const entries = [];
+    for (const { key, tracked, kind } of candidates) {
+      const config = configs.get(key);
+      if (kind !== 'running' || !tracked.pooled || !tracked.handle || ownNetwork(config)) continue;
+      let rate: number | undefined;
+      try {
+        rate = this.#rateOf(key, config?.limits);
+      } catch (error) {
+        // Shaping was turned off since the launch: keep the container, counted but unshaped.
+        this.#logger.warn('egress limit of a recovered container dropped', {
+          container: key,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      tracked.egress = true;
+      entries.push({ key: egressKey(tracked.handle), minor: tracked.handle.secondary, rate });
+    }
+    await egress.start(entries);
+  }
+
+  /**
+   * The container's egress limit in bit/s: its own (`Infinity` means none), else the agent's
+   * default; refuses values HTB cannot enforce, and limits when shaping is off.
+   */
+  #rateOf(key: string, limits?: Readonly<Record<string, ScalarValue>>): number | undefined {
+    const given = limits?.[EGRESS_LIMIT]?.value;
+    if (given === undefined) return this.#defaultRate;
+    if (!this.#egress?.shaping) {
+      throw new InvalidContainerConfigError(
+        EGRESS_FIELD,
+        `container '${key}' asks for an egress limit of ${given} bit/s, but this agent does not ` +
+          `shape egress; start it with --${INTERFACES_FLAG} (with --isolation=cgroups/net_cls)`,
+      );
+    }
+    if (given === Number.POSITIVE_INFINITY) return undefined;
+    const problem = rateProblem(given);
+    if (problem) {
+      throw new InvalidContainerConfigError(
+        EGRESS_FIELD,
+        `${given} is not an egress limit for container '${key}': ${problem}; accepted: ` +
+          LIMIT_ACCEPTED,
+      );
+    }
+    return Math.floor(given);
   }
 
   /** Top-level container ids of cgroups under the root that `known` does not list. */
@@ -208,10 +287,26 @@ export class NetClsIsolator implements Isolator {
     return { key, kind, tracked: { cgroup, handle, pooled: inRange } };
   }
 
-  /** Creates `<root>/<id>` and, in managed mode, allocates the container's handle. */
-  prepare(id: ContainerID): undefined {
+  /**
+   * Creates `<root>/<id>` and, in managed mode, allocates the container's handle; with egress on,
+   * puts its HTB class and map entry in place when it has a limit.
+   */
+  prepare(id: ContainerID, config?: ContainerConfig): undefined | Promise<undefined> {
     const key = containerIdToString(id);
     if (this.#containers.has(key)) throw new ContainerExistsError(key);
+    // Read before anything is acquired, so a refused limit leaves nothing behind.
+    const ownNet = ownNetwork(config);
+    const explicit = config?.limits?.[EGRESS_LIMIT];
+    if (ownNet && explicit !== undefined) {
+      throw new InvalidContainerConfigError(
+        EGRESS_FIELD,
+        `container '${key}' joins networks of its own (container.network_infos): the host's IP ` +
+          `stack drops the socket, and with it the classid, before its packets reach a host ` +
+          `interface, so they cannot be shaped by classid; shape it in its CNI network (the ` +
+          `bandwidth plugin) instead`,
+      );
+    }
+    const rate = this.#egress && !ownNet ? this.#rateOf(key, config?.limits) : undefined;
     const cgroup = this.#cgroupOf(key);
     let handle: NetClsHandle | undefined;
     if (this.#manager) {
@@ -235,14 +330,28 @@ export class NetClsIsolator implements Isolator {
       if (handle) this.#manager?.free(handle);
       throw error;
     }
-    this.#containers.set(key, { cgroup, pooled: handle !== undefined, ...(handle && { handle }) });
+    const egress = this.#egress !== undefined && handle !== undefined && !ownNet;
+    this.#containers.set(key, {
+      cgroup,
+      pooled: handle !== undefined,
+      ...(handle && { handle }),
+      egress,
+    });
     if (handle) {
       this.#logger.info('allocated a net_cls handle', {
         container: key,
         handle: describeHandle(handle),
       });
     }
-    return undefined;
+    if (!egress || !handle) return undefined;
+    return this.#egress?.add({ key: egressKey(handle), minor: handle.secondary, rate }).then(
+      () => undefined,
+      async (error: unknown) => {
+        // Nothing half-created: the class and map entry are gone (add undoes itself).
+        await this.cleanup(id);
+        throw error;
+      },
+    );
   }
 
   /** Writes the classid, then moves the init into the cgroup: before its command runs. */
@@ -267,7 +376,38 @@ export class NetClsIsolator implements Isolator {
     return classid === undefined ? {} : { cgroup_info: { net_cls: { classid } } };
   }
 
-  /** `handles_in_use`, `handles_free` and `handles_foreign` in managed mode; nothing otherwise. */
+  /**
+   * With egress on: `net_tx_bytes` (L3, IP headers included) and `net_tx_packets` the container
+   * sent through non-loopback interfaces, and `net_tx_rate_limit` (bytes/s) when it is shaped.
+   */
+  async usage(id: ContainerID): Promise<ResourceStatistics> {
+    const { handle, egress } = this.#known(id);
+    if (!egress || !handle || !this.#egress) return {};
+    const key = egressKey(handle);
+    const counters = await this.#egress.counters(key);
+    const rate = this.#egress.rate(key);
+    return {
+      ...(counters && { net_tx_bytes: counters.bytes, net_tx_packets: counters.packets }),
+      ...(rate !== undefined && { net_tx_rate_limit: rate / 8 }),
+    };
+  }
+
+  /** A new `limits.network_egress` (absent: the agent's default) changes the class in place. */
+  async update(
+    id: ContainerID,
+    _requests: readonly unknown[],
+    limits: Readonly<Record<string, ScalarValue>>,
+  ): Promise<void> {
+    const key = containerIdToString(id);
+    const tracked = this.#containers.get(key);
+    if (!tracked?.egress || !tracked.handle || !this.#egress) return;
+    await this.#egress.setRate(egressKey(tracked.handle), this.#rateOf(key, limits));
+  }
+
+  /**
+   * `handles_in_use`, `handles_free` and `handles_foreign` in managed mode, with egress on also
+   * `egress_counted`, `egress_shaped`, `egress_counter_read_ms`, `egress_table_restores`.
+   */
   metrics(): Readonly<Record<string, number>> {
     if (this.#manager === undefined) return {};
     let foreign = 0;
@@ -275,7 +415,12 @@ export class NetClsIsolator implements Isolator {
       if (tracked.handle && !this.#manager.contains(tracked.handle)) foreign++;
     }
     const { inUse, free } = this.#manager.count();
-    return { handles_in_use: inUse, handles_free: free, handles_foreign: foreign };
+    return {
+      handles_in_use: inUse,
+      handles_free: free,
+      handles_foreign: foreign,
+      ...this.#egress?.metrics(),
+    };
   }
 
   /**
@@ -288,6 +433,11 @@ export class NetClsIsolator implements Isolator {
     if (tracked === undefined) return;
     // The engine has killed the container; this only catches processes moved here by others.
     await this.#tree.kill(tracked.cgroup);
+    // Before the handle can be handed out again: its counters and class must not be inherited.
+    if (tracked.egress && tracked.handle) {
+      await this.#egress?.remove(egressKey(tracked.handle));
+      tracked.egress = false;
+    }
     if (tracked.pooled && tracked.handle) {
       this.#manager?.free(tracked.handle);
       tracked.pooled = false;
@@ -295,4 +445,14 @@ export class NetClsIsolator implements Isolator {
     await this.#tree.destroy(tracked.cgroup);
     this.#containers.delete(key);
   }
+}
+
+/** The egress key of a classid: decimal, as `nft -j` lists it. */
+function egressKey(handle: NetClsHandle): string {
+  return String(classidOf(handle));
+}
+
+/** A container with networks of its own (network/cni) sends from its own network namespace. */
+function ownNetwork(config: ContainerConfig | undefined): boolean {
+  return (config?.container_info?.network_infos?.length ?? 0) > 0;
 }

@@ -35,6 +35,9 @@ describe('manifest', () => {
     const flags: FlagSpecs = cgroupsNetCls.flags ?? {};
     expect(Object.keys(flags).sort()).toEqual([
       'cgroups_hierarchy',
+      'cgroups_net_cls_egress_accounting',
+      'cgroups_net_cls_egress_interfaces',
+      'cgroups_net_cls_egress_rate_limit',
       'cgroups_net_cls_primary_handle',
       'cgroups_net_cls_secondary_handles',
       'cgroups_root',
@@ -44,6 +47,9 @@ describe('manifest', () => {
     expect(parseFlags(flags, {})).toEqual({
       cgroups_hierarchy: '/sys/fs/cgroup',
       cgroups_root: 'corral',
+      cgroups_net_cls_egress_accounting: false,
+      cgroups_net_cls_egress_interfaces: undefined,
+      cgroups_net_cls_egress_rate_limit: undefined,
       cgroups_net_cls_primary_handle: undefined,
       cgroups_net_cls_secondary_handles: undefined,
     });

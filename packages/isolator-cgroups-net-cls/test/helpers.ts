@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,13 +168,18 @@ export class World {
     return cgroupExists(hierarchy, this.root) ? listChildCgroups(hierarchy, this.root) : [];
   }
 
-  /** Destroys everything; returns the net_cls cgroups that were left after the containers went. */
-  async dispose(): Promise<string[]> {
+  /** Destroys every container of every containerizer made for this world. */
+  async destroyContainers(): Promise<void> {
     for (const containerizer of this.#containerizers) {
       await Promise.allSettled(
         containerizer.list().map((id: ContainerID) => containerizer.destroy(id)),
       );
     }
+  }
+
+  /** Destroys everything; returns the net_cls cgroups that were left after the containers went. */
+  async dispose(): Promise<string[]> {
+    await this.destroyContainers();
     const left = await this.leftoverNetClsCgroups();
     const hierarchies = [await this.netClsHierarchy()];
     const tracking = createLauncher({ kind: 'linux', cgroupsRoot: this.root });
@@ -233,4 +239,24 @@ export function netClsCgroupOf(pid: number): string | undefined {
     .split('\n')
     .find((entry) => entry.split(':')[1]?.split(',').includes('net_cls'));
   return line?.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
+}
+
+/** Sends `count` UDP datagrams carrying `payload` from the test process itself (classid 0). */
+export function sendFromHost(
+  host: string,
+  port: number,
+  count: number,
+  payload: string | Buffer = 'host',
+): Promise<void> {
+  const socket = createSocket('udp4');
+  const sends = Array.from(
+    { length: count },
+    () =>
+      new Promise<void>((resolve, reject) =>
+        socket.send(payload, port, host, (error) => (error ? reject(error) : resolve())),
+      ),
+  );
+  return Promise.all(sends).then(() => {
+    socket.close();
+  });
 }

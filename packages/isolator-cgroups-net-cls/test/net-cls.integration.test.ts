@@ -1,9 +1,15 @@
-import { createSocket } from 'node:dgram';
 import { listProcesses, writeControl } from '@corral/cgroupfs';
 import type { Containerizer } from '@corral/containerizer';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { bashScript, NftCounters, netClsCgroupOf, sleeper, World } from './helpers.ts';
+import {
+  bashScript,
+  NftCounters,
+  netClsCgroupOf,
+  sendFromHost,
+  sleeper,
+  World,
+} from './helpers.ts';
 
 const PRIMARY = 0x19;
 // Secondaries no other test file uses, so concurrent files never share a classid.
@@ -11,20 +17,6 @@ const MANAGED = {
   cgroups_net_cls_primary_handle: '0x19',
   cgroups_net_cls_secondary_handles: '0x100,0x1ff',
 };
-
-function sendFromHost(port: number, count: number): Promise<void> {
-  const socket = createSocket('udp4');
-  const sends = Array.from(
-    { length: count },
-    () =>
-      new Promise<void>((resolve, reject) =>
-        socket.send('host', port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
-      ),
-  );
-  return Promise.all(sends).then(() => {
-    socket.close();
-  });
-}
 
 async function classidOf(containerizer: Containerizer, value: string): Promise<number | undefined> {
   return (await containerizer.status({ value })).cgroup_info?.net_cls?.classid;
@@ -95,13 +87,13 @@ describeOnKernel(
       const send = (count: number) =>
         `for i in $(seq ${count}); do echo x > /dev/udp/127.0.0.1/${port}; done`;
 
-      await sendFromHost(port, 4);
+      await sendFromHost('127.0.0.1', port, 4);
       await containerizer.launch({ value: 'first' }, bashScript(world.sandbox('first'), send(5)));
       await containerizer.launch({ value: 'second' }, bashScript(world.sandbox('second'), send(3)));
       const [endFirst, endSecond] = await Promise.all([ended('first'), ended('second')]);
       expect(endFirst?.status).toBe(0);
       expect(endSecond?.status).toBe(0);
-      await sendFromHost(port, 2);
+      await sendFromHost('127.0.0.1', port, 2);
 
       expect(nft.packets()).toEqual({ first: 5, second: 3, all: 4 + 5 + 3 + 2 });
     });
