@@ -1,64 +1,9 @@
-import type { ContainerID, ContainerTermination } from '@corral/core';
 import { InvalidContainerConfigError } from '@corral/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { postCall, stubAgent } from '../../test/stub-agent.ts';
 import { LogUnavailableError } from '../containers/logs.ts';
-import type { LaunchCall } from '../containers/registry.ts';
-import { SandboxFiles } from '../files/sandbox-files.ts';
 import type { AgentApi } from './agent-api.ts';
 import { buildServer } from './server.ts';
-
-/** An AgentApi whose answers the tests control, recording what it was asked. */
-function stubAgent(overrides: Partial<AgentApi> = {}) {
-  const launched: LaunchCall[] = [];
-  const killed: { id: ContainerID; signal: number }[] = [];
-  const agent: AgentApi = {
-    isRecovered: () => true,
-    version: () => ({ version: '1.2.3' }),
-    flags: () => ({ isolation: 'posix/cpu', port: '5051' }),
-    state: () => ({ frameworks: [] }),
-    agentInfo: () => ({ hostname: 'node1', port: 5051, id: { value: 'a1-S0' } }),
-    getState: () => ({
-      get_tasks: { launched_tasks: [] },
-      get_executors: {},
-      get_frameworks: { frameworks: [{ framework_info: { user: 'root', name: 'corral' } }] },
-    }),
-    monitorStatistics: async () => [{ executor_id: 'c1', statistics: { timestamp: 1 } }],
-    containerizerDebug: () => ({ pending: [] }),
-    loggingLevel: () => 0,
-    setLoggingLevel: () => undefined,
-    files: new SandboxFiles({
-      sandboxesDir: '/nonexistent/containers',
-      frameworkId: 'corral-local',
-      sandboxOf: () => undefined,
-      containers: () => [],
-    }),
-    containers: async () => [{ container_id: 'c1' }],
-    getContainers: async () => [{ container_id: { value: 'c1' } }],
-    metricsSnapshot: () => ({ 'containerizer/launches': 3 }),
-    prometheus: () => 'corral_container_launches_total 3\n',
-    launch: async (call) => {
-      launched.push(call);
-      return call.container_id.value === 'known' ? 'already_launched' : 'launched';
-    },
-    wait: (id) =>
-      id.value === 'c1'
-        ? Promise.resolve<ContainerTermination>({ status: 768, state: 'TASK_FAILED' })
-        : undefined,
-    kill: (id, signal) => {
-      killed.push({ id, signal });
-      return id.value === 'c1' ? 'signalled' : 'unknown';
-    },
-    remove: async (id) =>
-      id.value === 'c1' ? 'removed' : id.value === 'busy' ? 'running' : 'unknown',
-    readLog: (id, stream, offset) => {
-      if (id.value !== 'c1') return undefined;
-      const text = Buffer.from(stream === 'stdout' ? 'hello\nworld\n' : 'oops\n');
-      return Promise.resolve({ data: text.subarray(offset), size: text.length });
-    },
-    ...overrides,
-  };
-  return { agent, launched, killed };
-}
 
 let server: ReturnType<typeof buildServer> | undefined;
 afterEach(async () => {
@@ -71,17 +16,7 @@ function serve(agent: AgentApi, auth = {}) {
   return server;
 }
 
-const call = (
-  app: ReturnType<typeof buildServer>,
-  body: unknown,
-  headers: Record<string, string> = {},
-) =>
-  app.inject({
-    method: 'POST',
-    url: '/api/v1',
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+const call = postCall;
 
 describe('/api/v1 calls', () => {
   it('answers the GET_* calls', async () => {
