@@ -16,6 +16,16 @@ const NUMERIC = new Set([
   'sfixed64',
 ]);
 
+/**
+ * Required fields Corral lets JSON callers leave out, as it always has: a `container` without
+ * `type` is a MESOS one (the only type it runs). Protobuf clients always send it.
+ */
+const DEFAULTED: ReadonlySet<protobuf.Field> = new Set(
+  [CallMessage.lookupType('mesos.v1.ContainerInfo').fields.type].filter(
+    (field): field is protobuf.Field => field !== undefined,
+  ),
+);
+
 const kindOf = (value: unknown): string =>
   Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
 
@@ -47,10 +57,12 @@ function scalar(field: protobuf.Field, value: unknown): unknown {
   }
   if (resolvedType instanceof protobuf.Enum) {
     if (typeof value !== 'string') refuse(kindOf(value), field.name);
-    // stout drops an unknown name on a non-required enum, so `has_type()` is false.
     if (resolvedType.values[value as string] !== undefined) return value;
     if (field.required) throw new CallDecodeError(`Failed to find enum for '${value}'`);
-    return undefined;
+    // stout drops an unknown name, so an unknown call type reads as none (400). Deeper, the name
+    // stays for the validation that owns the field to refuse by name: Corral never drops what a
+    // launch asks for (an unknown capability is a 400, not a container without it).
+    return field === CallMessage.fields.type ? undefined : value;
   }
   if (NUMERIC.has(field.type)) {
     if (typeof value === 'number') return value;
@@ -100,7 +112,7 @@ function missingRequired(type: protobuf.Type, object: MessageObject, path: strin
     const value = object[field.name];
     const where = `${path}${field.name}`;
     if (value === undefined) {
-      if (field.required) missing.push(where);
+      if (field.required && !DEFAULTED.has(field)) missing.push(where);
       continue;
     }
     const nested = field.resolvedType;
