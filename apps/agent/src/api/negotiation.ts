@@ -46,7 +46,7 @@ const last = (lines: readonly string[] | undefined): string | undefined => lines
  * accepts everything; `type/sub`, then `type/*`, then `*\/*` are looked for, and the first item
  * that names one decides (a `q` of 0 or one that is not a number refuses). `q` does not rank.
  */
-export function acceptsMediaType(header: string | undefined, mediaType: string): boolean {
+function acceptsMediaType(header: string | undefined, mediaType: string): boolean {
   if (header === undefined) return true;
   const items = header
     .replace(/[ \t\n]/g, '')

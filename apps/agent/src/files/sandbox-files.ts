@@ -7,7 +7,7 @@ import { CorralError } from '@corral/core';
 export const MAX_READ_BYTES = 16 * 4096;
 
 /** The agent's own log, as Mesos names it. */
-export const AGENT_LOG_PATH = '/slave/log';
+const AGENT_LOG_PATH = '/slave/log';
 
 /** A path the file browser refuses (400) or does not have (404), with Mesos' status. */
 export class FilesError extends CorralError {

@@ -4,7 +4,7 @@ import { type FileEntry, FilesError, type SandboxFiles } from '../files/sandbox-
 import { sendJson } from './jsonp.ts';
 
 /** How server.ts registers a read-only GET route. */
-export type GetRoute = (
+type GetRoute = (
   path: string,
   handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
 ) => void;
