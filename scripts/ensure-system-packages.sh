@@ -2,7 +2,8 @@
 # Installs the Debian packages Corral's tests and agent use on the host (nft for packet-tagging
 # proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper,
 # the CNI plugins and the iptables their portmap plugin drives, Slurm and munge for corral-runc's
-# scheduler test, crun as its differential reference, iperf3 for the egress shaping tests).
+# scheduler test, crun as its differential reference, iperf3 for the egress shaping tests, Go and
+# mesos-go for the agent's compatibility test with a real Mesos client).
 # Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
 # so a laptop run still works (kernel tests then skip, or fail under CI=true).
 set -euo pipefail
@@ -16,7 +17,6 @@ declare -A package_for=(
   [ip]=iproute2
   [cc]=gcc
   [make]=make
-  [/usr/lib/cni/bridge]=containernetworking-plugins
   [iptables]=iptables
   [slurmctld]=slurmctld
   [slurmd]=slurmd
@@ -24,11 +24,20 @@ declare -A package_for=(
   [munged]=munge
   [crun]=crun
   [iperf3]=iperf3
+  [go]=golang-go
+)
+# Packages that bring files rather than commands.
+declare -A package_for_file=(
+  [/usr/lib/cni/bridge]=containernetworking-plugins
+  [/usr/share/gocode/src/github.com/mesos/mesos-go/api/v1/lib/httpcli/httpagent/util.go]=golang-github-mesos-mesos-go-dev
 )
 
 missing=()
 for command in "${!package_for[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_for[$command]}")
+done
+for file in "${!package_for_file[@]}"; do
+  [ -e "$file" ] || missing+=("${package_for_file[$file]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 readarray -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   Containerizer,
   type ContainerizerOptions,
@@ -11,19 +18,23 @@ import {
 import { type ContainerID, containerIdToString, type IsolatorContext } from '@corral/core';
 import { createLauncher } from '@corral/launcher';
 import type { FastifyInstance } from 'fastify';
+import { VerbosityToggle } from './api/logging-level.ts';
 import type { AgentConfig } from './config/load-config.ts';
 import { readLogChunk } from './containers/logs.ts';
 import { type ContainerRecord, ContainerRegistry, isTerminal } from './containers/registry.ts';
 import { ContainerService } from './containers/service.ts';
 import {
   type AgentIdentity,
+  agentInfoView,
   type ContainerReport,
   containersView,
   FRAMEWORK_ID,
   getContainersView,
   getStateView,
+  monitorView,
   stateView,
 } from './containers/views.ts';
+import { SandboxFiles } from './files/sandbox-files.ts';
 import type { AgentApi, ContainersFilter } from './http/agent-api.ts';
 import { mapSliced } from './http/json-stream.ts';
 import { buildServer } from './http/server.ts';
@@ -47,13 +58,27 @@ const DRAIN_TIMEOUT_MS = 5_000;
 function agentId(workDir: string): string {
   const file = join(workDir, 'meta', 'agent_id');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const id = randomUUID();
+  // Mesos' form (`<uuid>-S<n>`), which tools that parse agent ids expect.
+  const id = `${randomUUID()}-S0`;
   mkdirSync(join(workDir, 'meta'), { recursive: true });
   writeFileSync(file, id);
   return id;
 }
 
-async function createIsolators(config: AgentConfig, logger: PinoLogger): Promise<NamedIsolator[]> {
+/** The file the agent's stderr (its log) goes to, when it is one, for `/slave/log`. */
+function stderrLogFile(): string | undefined {
+  try {
+    const target = readlinkSync('/proc/self/fd/2');
+    return isAbsolute(target) && statSync(target).isFile() ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function createIsolators(
+  config: AgentConfig,
+  child: (bindings: Record<string, string>) => PinoLogger,
+): Promise<NamedIsolator[]> {
   const { flags } = config;
   const isolators: NamedIsolator[] = [];
   for (const { definition, flags: values } of config.isolators) {
@@ -62,7 +87,7 @@ async function createIsolators(config: AgentConfig, logger: PinoLogger): Promise
     mkdirSync(runtimeDir, { recursive: true });
     const context: IsolatorContext = {
       name: definition.name,
-      logger: coreLogger(logger.child({ isolator: definition.name })),
+      logger: coreLogger(child({ isolator: definition.name })),
       runtimeDir,
       cgroups: { hierarchy: flags.cgroups_hierarchy, root: flags.cgroups_root },
       agent: { workDir: flags.work_dir, runtimeDir: flags.runtime_dir },
@@ -84,6 +109,20 @@ export function createAgent(
   hooks: AgentHooks = {},
 ): Agent {
   const { flags } = config;
+  // SET_LOGGING_LEVEL changes every logger the agent made: pino children keep their own level.
+  const loggers: PinoLogger[] = [logger];
+  const child = (bindings: Record<string, string>) => {
+    const made = logger.child(bindings);
+    loggers.push(made);
+    return made;
+  };
+  const baseLevel = logger.level;
+  const verbosity = new VerbosityToggle((level) => {
+    const wanted = level >= 2 ? 'trace' : 'debug';
+    const { values } = logger.levels;
+    const more = level > 0 && (values[wanted] ?? 0) < (values[baseLevel] ?? 0);
+    for (const each of loggers) each.level = more ? wanted : baseLevel;
+  });
   let server: FastifyInstance | undefined;
   let records: ContainerRegistry | undefined;
   let runtimeSocket: RuntimeSocket | undefined;
@@ -92,7 +131,7 @@ export function createAgent(
     async start() {
       mkdirSync(flags.work_dir, { recursive: true });
       mkdirSync(flags.runtime_dir, { recursive: true });
-      const isolators = await createIsolators(config, logger);
+      const isolators = await createIsolators(config, child);
       const launcher = createLauncher({
         ...(flags.launcher ? { kind: flags.launcher } : {}),
         cgroupsRoot: flags.cgroups_root,
@@ -104,13 +143,13 @@ export function createAgent(
         isolators,
         switchUser: flags.switch_user,
         noNewPrivileges: flags.no_new_privileges,
-        logger: coreLogger(logger.child({ component: 'containerizer' })),
+        logger: coreLogger(child({ component: 'containerizer' })),
         ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
       });
       const registry = new ContainerRegistry(
         flags.work_dir,
         flags.max_completed_containers,
-        coreLogger(logger.child({ component: 'registry' })),
+        coreLogger(child({ component: 'registry' })),
       );
       registry.load();
       records = registry;
@@ -126,6 +165,7 @@ export function createAgent(
         version: AGENT_VERSION,
         hostname: hostname(),
         pid: `corral-agent@${flags.ip}:${flags.port}`,
+        port: flags.port,
         startTime: Date.now() / 1000,
       };
       let recovered = false;
@@ -171,12 +211,18 @@ export function createAgent(
         await launchFields.check(args[0]);
         return service.launch(...args);
       };
+      const logFile = stderrLogFile();
       const api: AgentApi = {
         isRecovered: () => recovered,
         version: () => ({ version: AGENT_VERSION }),
+        agentInfo: () => {
+          const address = server?.server.address();
+          const port = typeof address === 'object' && address ? address.port : flags.port;
+          return agentInfoView({ ...identity, port });
+        },
         flags: () => config.flagsView,
         state: () => stateView(identity, registry.all(), config.flagsView),
-        getState: () => getStateView(identity.id, registry.all()),
+        getState: () => getStateView(identity, registry.all()),
         containers: async (filter: ContainersFilter) => {
           const selected = running().filter(
             (record) =>
@@ -187,7 +233,26 @@ export function createAgent(
           return containersView(await reports(selected));
         },
         getContainers: async () => getContainersView(await reports(running())),
+        monitorStatistics: async () => monitorView(await reports(running())),
+        containerizerDebug: () => ({
+          pending: containerizer.list().flatMap((id) => {
+            const snapshot = containerizer.snapshot(id);
+            if (!snapshot || snapshot.state === 'RUNNING') return [];
+            const operation = snapshot.state === 'DESTROYING' ? 'destroy' : 'launch';
+            const args = { containerId: containerIdToString(id), since: snapshot.since / 1000 };
+            return [{ operation, args }];
+          }),
+        }),
         metricsSnapshot: () => metricsSnapshot(metricsInputs()),
+        loggingLevel: () => verbosity.level,
+        setLoggingLevel: (level, durationMs) => verbosity.set(level, durationMs),
+        files: new SandboxFiles({
+          sandboxesDir: join(flags.work_dir, 'containers'),
+          frameworkId: FRAMEWORK_ID,
+          sandboxOf: (container) => registry.get({ value: container })?.sandbox,
+          containers: () => [...registry.all()].map((record) => record.key),
+          agentLog: () => logFile,
+        }),
         prometheus: () => prometheusText(metricsInputs()),
         launch,
         wait: (id: ContainerID) => service.wait(id),
@@ -219,7 +284,7 @@ export function createAgent(
           service,
           launch,
           ipcIsolator: isolators.some(({ name }) => name === 'namespaces/ipc'),
-          logger: coreLogger(logger.child({ component: 'runtime-socket' })),
+          logger: coreLogger(child({ component: 'runtime-socket' })),
         });
       }
       const url = await server.listen({ host: flags.ip, port: flags.port });
@@ -248,6 +313,7 @@ export function createAgent(
 
     async stop() {
       if (!server) return;
+      verbosity.stop();
       await runtimeSocket?.close();
       const closing = server.close();
       const timer = setTimeout(() => server?.server.closeAllConnections(), DRAIN_TIMEOUT_MS);

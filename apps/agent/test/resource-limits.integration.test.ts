@@ -135,7 +135,7 @@ describeOnKernel(
       [
         'a NaN-like request',
         { resources: [{ name: 'mem', type: 'SCALAR', scalar: { value: 'NaN' } }] },
-        /resources\[name=mem\]/,
+        /Failed to parse 'NaN' as a JSON number for field 'value'/,
       ],
       [
         'a negative limit',

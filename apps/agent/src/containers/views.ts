@@ -9,7 +9,24 @@ export interface AgentIdentity {
   readonly version: string;
   readonly hostname: string;
   readonly pid: string;
+  readonly port: number;
   readonly startTime: number;
+}
+
+/** `AgentInfo` of the v1 API; `hostname` is required and the id is the persisted one. */
+export function agentInfoView(agent: AgentIdentity) {
+  return { hostname: agent.hostname, port: agent.port, id: { value: agent.id } };
+}
+
+/** The local framework as v1 `FrameworkInfo` (`user` and `name` are required). */
+function frameworkInfo(agent: AgentIdentity) {
+  return {
+    user: 'root',
+    name: 'corral',
+    id: { value: FRAMEWORK_ID },
+    checkpoint: true,
+    hostname: agent.hostname,
+  };
 }
 
 function resourcesObject(resources: readonly Resource[] | undefined): Record<string, number> {
@@ -149,14 +166,30 @@ function v1Task(record: ContainerRecord, agentId: string) {
 
 function v1Executor(record: ContainerRecord) {
   return {
-    executor_info: { executor_id: { value: record.key }, framework_id: { value: FRAMEWORK_ID } },
+    executor_info: {
+      executor_id: { value: record.key },
+      framework_id: { value: FRAMEWORK_ID },
+      name: `Container ${record.key}`,
+      source: record.key,
+      ...(record.launch.resources ? { resources: record.launch.resources } : {}),
+    },
   };
 }
 
+/** `GET_STATE` of the v1 API: the answers of GET_TASKS, GET_EXECUTORS and GET_FRAMEWORKS. */
+export interface GetStateView {
+  readonly get_tasks: Readonly<Record<string, Iterable<unknown>>>;
+  readonly get_executors: Readonly<Record<string, Iterable<unknown>>>;
+  readonly get_frameworks: Readonly<Record<string, Iterable<unknown>>>;
+}
+
 /** `GET_STATE` of the v1 API; lazy like `stateView`. */
-export function getStateView(agentId: string, records: Iterable<ContainerRecord>) {
+export function getStateView(
+  agent: AgentIdentity,
+  records: Iterable<ContainerRecord>,
+): GetStateView {
   const { running, terminated } = partition(records);
-  const task = (record: ContainerRecord) => v1Task(record, agentId);
+  const task = (record: ContainerRecord) => v1Task(record, agent.id);
   return {
     get_tasks: {
       pending_tasks: [],
@@ -170,9 +203,7 @@ export function getStateView(agentId: string, records: Iterable<ContainerRecord>
       completed_executors: lazyMap(terminated, v1Executor),
     },
     get_frameworks: {
-      frameworks: [
-        { framework_info: { id: { value: FRAMEWORK_ID }, name: 'corral', user: 'root' } },
-      ],
+      frameworks: [{ framework_info: frameworkInfo(agent) }],
       completed_frameworks: [],
     },
   };
@@ -222,8 +253,32 @@ function getContainersEntry({ record, status, statistics }: ContainerReport) {
     container_id: { value: record.id.value },
     ...runtimeLabels(record),
     ...(status ? { container_status: status } : {}),
-    ...(statistics ? { resource_statistics: statistics } : {}),
+    ...(statistics ? { resource_statistics: withTimestamp(statistics) } : {}),
   };
+}
+
+/** `timestamp` is required in the v1 `ResourceStatistics`; isolators may leave it out. */
+function withTimestamp(statistics: ResourceStatistics): ResourceStatistics {
+  return { timestamp: Date.now() / 1000, ...statistics };
+}
+
+/** An entry of `GET /monitor/statistics` (Mesos: executors with their statistics). */
+function monitorEntry(record: ContainerRecord, statistics: ResourceStatistics) {
+  return {
+    framework_id: FRAMEWORK_ID,
+    executor_id: record.key,
+    executor_name: `Container ${record.key}`,
+    source: record.key,
+    statistics: withTimestamp(statistics),
+  };
+}
+
+/** `GET /monitor/statistics`: containers whose statistics could be read, lazy like `stateView`. */
+export function monitorView(reports: readonly ContainerReport[]): Iterable<unknown> {
+  return lazyMap(
+    reports.filter((report) => report.statistics !== undefined),
+    (report) => monitorEntry(report.record, report.statistics as ResourceStatistics),
+  );
 }
 
 /** `GET /containers`, lazy like `stateView`. */

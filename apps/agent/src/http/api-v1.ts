@@ -1,4 +1,6 @@
 import { isCorralError } from '@corral/core';
+import type { MessageObject } from '../api/protobuf.ts';
+import { type FileEntry, FilesError } from '../files/sandbox-files.ts';
 import type { AgentApi } from './agent-api.ts';
 import {
   CallValidationError,
@@ -9,28 +11,54 @@ import {
   signalOf,
 } from './call-validation.ts';
 
-/** What a call answers: a status code and a JSON body or a plain-text message (or nothing). */
+/** What a call answers: a status code and a `Response` (in Mesos' JSON shape), a message, or nothing. */
 export interface CallResult {
   readonly status: number;
-  readonly json?: unknown;
-  /** The JSON grows with the number of containers: write it in slices (`jsonStream`). */
+  readonly response?: MessageObject;
+  /** The response grows with the number of containers: write it in slices. */
   readonly large?: boolean;
   readonly text?: string;
 }
 
-const ok = (json?: unknown): CallResult =>
-  json === undefined ? { status: 200 } : { status: 200, json };
+const ok = (response?: MessageObject): CallResult =>
+  response === undefined ? { status: 200 } : { status: 200, response };
+
+const NESTING =
+  'Corral has no nested containers yet; use LAUNCH_CONTAINER, WAIT_CONTAINER, KILL_CONTAINER and REMOVE_CONTAINER on top-level containers';
+
+/** Known calls Corral does not serve, and why: 501 ("the server does not support it"). */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  LAUNCH_NESTED_CONTAINER: NESTING,
+  WAIT_NESTED_CONTAINER: NESTING,
+  KILL_NESTED_CONTAINER: NESTING,
+  REMOVE_NESTED_CONTAINER: NESTING,
+  LAUNCH_NESTED_CONTAINER_SESSION: `${NESTING}; sessions need them`,
+  ATTACH_CONTAINER_INPUT:
+    'Corral does not attach to container input: containers have no I/O switchboard',
+  ATTACH_CONTAINER_OUTPUT:
+    'Corral does not attach to container output: containers have no I/O switchboard; read <sandbox>/stdout with READ_FILE',
+};
+
+/** What Mesos answers for the resource-provider calls on an agent without `--resource_provider_config_dir`. */
+const NO_PROVIDER_DIR = 'Missing required flag --resource_provider_config_dir';
+
+/** A whole number of nanoseconds as milliseconds. */
+const millis = (duration: unknown): number =>
+  Number(isObject(duration) ? duration.nanoseconds : 0) / 1e6;
 
 /**
- * Dispatches one `/api/v1` call (Mesos §6.7–6.8). Bad input is a 4xx with a message, never a 500;
+ * Dispatches one `/api/v1` call (Mesos §6.7–6.8), given as the object its JSON form parses to
+ * (the protobuf codec decodes to the same). Bad input is a 4xx with a message, never a 500;
  * `WAIT_CONTAINER` resolves when the container terminates.
  */
-export async function handleCall(agent: AgentApi, call: unknown): Promise<CallResult> {
-  if (!isObject(call))
-    return { status: 400, text: 'Failed to validate agent::Call: expected a JSON object' };
+export async function handleCall(agent: AgentApi, call: MessageObject): Promise<CallResult> {
   const { type } = call;
   try {
     switch (type) {
+      case undefined:
+        throw new CallValidationError("Expecting 'type' to be present");
+      case 'UNKNOWN':
+        return { status: 501, text: '501 Not Implemented.' };
       case 'GET_HEALTH':
         return ok({ type, get_health: { healthy: true } });
       case 'GET_VERSION':
@@ -42,14 +70,8 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
             flags: Object.entries(agent.flags()).map(([name, value]) => ({ name, value })),
           },
         });
-      case 'GET_STATE':
-        return { ...ok({ type, get_state: agent.getState() }), large: true };
-      case 'GET_CONTAINERS':
-        return {
-          ...ok({ type, get_containers: { containers: await agent.getContainers() } }),
-          large: true,
-        };
       case 'GET_METRICS':
+        callBody(call, 'get_metrics');
         return ok({
           type,
           get_metrics: {
@@ -59,6 +81,46 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
             })),
           },
         });
+      case 'GET_LOGGING_LEVEL':
+        return ok({ type, get_logging_level: { level: agent.loggingLevel() } });
+      case 'SET_LOGGING_LEVEL': {
+        const body = callBody(call, 'set_logging_level');
+        agent.setLoggingLevel(Number(body.level), millis(body.duration));
+        return ok();
+      }
+      case 'LIST_FILES': {
+        const { path } = callBody(call, 'list_files');
+        const entries = await agent.files.list(String(path));
+        return ok({ type, list_files: { file_infos: entries.map(fileInfo) } });
+      }
+      case 'READ_FILE': {
+        const body = callBody(call, 'read_file');
+        const length = body.length === undefined ? undefined : Number(body.length);
+        const chunk = await agent.files.read(String(body.path), Number(body.offset), length);
+        return ok({
+          type,
+          read_file: { size: chunk.size, data: chunk.data.toString('base64') },
+        });
+      }
+      case 'GET_STATE':
+        return { ...ok({ type, get_state: agent.getState() }), large: true };
+      case 'GET_FRAMEWORKS':
+        return ok({ type, get_frameworks: agent.getState().get_frameworks });
+      case 'GET_EXECUTORS':
+        return { ...ok({ type, get_executors: agent.getState().get_executors }), large: true };
+      case 'GET_TASKS':
+        return { ...ok({ type, get_tasks: agent.getState().get_tasks }), large: true };
+      case 'GET_AGENT':
+        return ok({ type, get_agent: { agent_info: agent.agentInfo() } });
+      case 'GET_OPERATIONS':
+        return ok({ type, get_operations: {} });
+      case 'GET_RESOURCE_PROVIDERS':
+        return ok({ type, get_resource_providers: {} });
+      case 'GET_CONTAINERS':
+        return {
+          ...ok({ type, get_containers: { containers: await agent.getContainers() } }),
+          large: true,
+        };
       case 'LAUNCH_CONTAINER': {
         const launch = launchCall(call);
         try {
@@ -74,7 +136,7 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
         const termination = await agent.wait(id);
         if (!termination) return { status: 404, text: `Container ${id.value} cannot be found` };
         return ok({
-          type,
+          type: 'WAIT_CONTAINER',
           wait_container: {
             ...(termination.status === undefined ? {} : { exit_status: termination.status }),
             ...(termination.state ? { state: termination.state } : {}),
@@ -110,16 +172,31 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
         }
         return ok();
       }
-      default:
+      case 'ADD_RESOURCE_PROVIDER_CONFIG':
+      case 'UPDATE_RESOURCE_PROVIDER_CONFIG':
+      case 'REMOVE_RESOURCE_PROVIDER_CONFIG':
+        callBody(call, type.toLowerCase());
+        return { status: 500, text: NO_PROVIDER_DIR };
+      case 'MARK_RESOURCE_PROVIDER_GONE': {
+        const id = callBody(call, 'mark_resource_provider_gone').resource_provider_id;
+        const value = isObject(id) ? String(id.value) : '';
         return {
-          status: type === undefined ? 400 : 501,
-          text:
-            type === undefined
-              ? "Failed to validate agent::Call: Expecting 'type' to be present"
-              : `Unsupported call type ${JSON.stringify(type)}`,
+          status: 500,
+          text: `Could not mark resource provider '${value}' as gone: Agent has not registered yet`,
         };
+      }
+      case 'PRUNE_IMAGES':
+        // Corral has no image store: nothing to prune.
+        return ok();
+      default:
+        if (typeof type === 'string' && UNSUPPORTED[type]) {
+          return { status: 501, text: `${type} is not supported: ${UNSUPPORTED[type]}` };
+        }
+        // Every name of the enum is handled above; the JSON and protobuf parsers drop others.
+        throw new CallValidationError("Expecting 'type' to be present");
     }
   } catch (error) {
+    if (error instanceof FilesError) return { status: error.status, text: error.message };
     if (isCorralError(error) && error.code === 'CORRAL_UNKNOWN_CONTAINER') {
       return { status: 404, text: error.message };
     }
@@ -128,4 +205,9 @@ export async function handleCall(agent: AgentApi, call: unknown): Promise<CallRe
     }
     throw error;
   }
+}
+
+/** A listing entry as the v1 FileInfo (mtime as TimeInfo, exact for whole seconds). */
+function fileInfo(entry: FileEntry) {
+  return { ...entry, mtime: { nanoseconds: entry.mtime * 1e9 } };
 }

@@ -127,8 +127,8 @@ function resources(value: unknown): Resource[] | undefined {
 }
 
 /**
- * `limits` is Mesos' map of name to `{"value": …}`: a finite number >= 0, or "infinity" (any
- * case, as Mesos' JSON parser reads doubles), which becomes `Infinity`: no limit at all, as
+ * `limits` is Mesos' map of name to `{"value": …}`: a number >= 0, or infinity (in JSON the
+ * string "infinity" in any case, which the call parser reads as `Infinity`): no limit at all, as
  * opposed to an absent limit, which lets the isolator derive one from the request.
  */
 function limits(value: unknown): Record<string, ScalarValue> | undefined {
@@ -141,13 +141,12 @@ function limits(value: unknown): Record<string, ScalarValue> | undefined {
   const parsed: Record<string, ScalarValue> = {};
   for (const [name, limit] of Object.entries(value)) {
     const given = isObject(limit) ? limit.value : undefined;
-    const infinite = typeof given === 'string' && given.toLowerCase() === 'infinity';
-    if (!infinite && !(typeof given === 'number' && Number.isFinite(given) && given >= 0)) {
+    if (!(typeof given === 'number' && given >= 0)) {
       throw new CallValidationError(
         `'launch_container.limits.${name}' is ${JSON.stringify(limit)}; accepted: {"value": <a finite number >= 0>} or {"value": "infinity"}`,
       );
     }
-    parsed[name] = { value: infinite ? Number.POSITIVE_INFINITY : (given as number) };
+    parsed[name] = { value: given };
   }
   return parsed;
 }

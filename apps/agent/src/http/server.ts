@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { InvalidContainerIdError, validateContainerIdValue } from '@corral/core';
 import Fastify, {
   type FastifyBaseLogger,
@@ -6,12 +7,29 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { parseJsonCall } from '../api/json-call.ts';
+import {
+  JSON_TYPE,
+  type Negotiated,
+  NegotiationError,
+  negotiate,
+  PROTOBUF_TYPE,
+} from '../api/negotiation.ts';
+import {
+  CallDecodeError,
+  decodeCall,
+  encodeResponse,
+  type MessageObject,
+} from '../api/protobuf.ts';
+import { firstRecord } from '../api/recordio.ts';
 import type { Credential } from '../config/credentials.ts';
 import { type LogChunk, LogUnavailableError } from '../containers/logs.ts';
 import type { AgentApi, ContainersFilter } from './agent-api.ts';
-import { handleCall } from './api-v1.ts';
+import { type CallResult, handleCall } from './api-v1.ts';
 import { isAuthorized, type Realm } from './auth.ts';
+import { registerFileRoutes } from './files.ts';
 import { jsonStream } from './json-stream.ts';
+import { sendJson } from './jsonp.ts';
 
 export interface ServerOptions {
   readonly agent: AgentApi;
@@ -27,16 +45,98 @@ export interface ServerOptions {
 
 const RECOVERING = 'Agent has not finished recovery';
 
+/**
+ * The agent process's routes, which Mesos also serves under `/slave(1)/` (libprocess hands
+ * unprefixed paths to `slave(1)`); mesos_exporter fetches `/slave(1)/state`.
+ */
+const AGENT_PROCESS_ROUTES = [
+  '/api/v1',
+  '/state',
+  '/flags',
+  '/health',
+  '/monitor/statistics',
+  '/containers',
+  '/containerizer/debug',
+];
+const aliased = (path: string) =>
+  AGENT_PROCESS_ROUTES.includes(path) ? [path, `/slave(1)${path}`] : [path];
+
 /** Paths and the methods they answer; anything else on these paths is a 405. */
-const ROUTES: Readonly<Record<string, readonly string[]>> = {
-  '/api/v1': ['POST'],
-  '/state': ['GET', 'HEAD'],
-  '/containers': ['GET', 'HEAD'],
-  '/containers/logs': ['GET', 'HEAD'],
-  '/flags': ['GET', 'HEAD'],
-  '/metrics': ['GET', 'HEAD'],
-  '/metrics/snapshot': ['GET', 'HEAD'],
-};
+const ROUTES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries({
+    '/api/v1': ['POST'],
+    '/state': ['GET', 'HEAD'],
+    '/containers': ['GET', 'HEAD'],
+    '/containers/logs': ['GET', 'HEAD'],
+    '/containerizer/debug': ['GET', 'HEAD'],
+    '/monitor/statistics': ['GET', 'HEAD'],
+    '/flags': ['GET', 'HEAD'],
+    '/version': ['GET', 'HEAD'],
+    '/metrics': ['GET', 'HEAD'],
+    '/metrics/snapshot': ['GET', 'HEAD'],
+    '/files/browse': ['GET', 'HEAD'],
+    '/files/read': ['GET', 'HEAD'],
+    '/files/download': ['GET', 'HEAD'],
+    '/files/debug': ['GET', 'HEAD'],
+  }).flatMap(([path, methods]) => aliased(path).map((alias) => [alias, methods])),
+);
+
+/** Every line of a request header, in order (Node joins or drops repeated ones). */
+function headerLines(raw: IncomingMessage, name: string): string[] | undefined {
+  const lines: string[] = [];
+  for (let index = 0; index + 1 < raw.rawHeaders.length; index += 2) {
+    if (raw.rawHeaders[index]?.toLowerCase() === name) lines.push(raw.rawHeaders[index + 1] ?? '');
+  }
+  return lines.length > 0 ? lines : undefined;
+}
+
+/**
+ * Mesos' checks of `_api` that need the call's type: RecordIO is accepted only where a stream
+ * is (ATTACH_CONTAINER_INPUT in, ATTACH_CONTAINER_OUTPUT and LNCS out).
+ */
+function streamingRefusal(type: unknown, negotiated: Negotiated): CallResult | undefined {
+  if (typeof type !== 'string') return undefined;
+  if (negotiated.streamedRequest && type !== 'ATTACH_CONTAINER_INPUT') {
+    return {
+      status: 415,
+      text: `Streaming 'Content-Type' application/recordio is not supported for ${type} call`,
+    };
+  }
+  if (!negotiated.streamedRequest && type === 'ATTACH_CONTAINER_INPUT') {
+    return {
+      status: 415,
+      text: `Expecting 'Content-Type' to be application/recordio for ${type} call`,
+    };
+  }
+  if (
+    negotiated.streamedResponse &&
+    type !== 'ATTACH_CONTAINER_OUTPUT' &&
+    type !== 'LAUNCH_NESTED_CONTAINER_SESSION'
+  ) {
+    return { status: 406, text: `Streaming response is not supported for ${type} call` };
+  }
+  return undefined;
+}
+
+/**
+ * Writes a call's answer. Bodies go out as a Buffer or stream with the bare media type: fastify
+ * appends `; charset=utf-8` to JSON given as a string or object, and mesos-go compares the
+ * header byte for byte. A body-less answer has no Content-Type at all (mesos-go checks that too).
+ */
+async function sendResult(reply: FastifyReply, result: CallResult, as: Negotiated['response']) {
+  reply.code(result.status);
+  if (result.response !== undefined) {
+    reply.header('content-type', as);
+    if (as === PROTOBUF_TYPE) return reply.send(await encodeResponse(result.response));
+    return reply.send(
+      result.large
+        ? jsonStream(result.response)
+        : Buffer.from(JSON.stringify(result.response), 'utf8'),
+    );
+  }
+  if (result.text !== undefined) return reply.type('text/plain').send(result.text);
+  return reply.send();
+}
 
 /**
  * The agent's HTTP API. `/health` is never authenticated; the read-only endpoints are in the
@@ -62,62 +162,63 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     };
   const readonly = guard('corral-agent-readonly', options.auth.readonly);
   const readwrite = guard('corral-agent-readwrite', options.auth.readwrite);
+  const recovering = (reply: FastifyReply) => reply.code(503).type('text/plain').send(RECOVERING);
 
-  // /api/v1 parses its own bodies so that a missing content type is a 400 and anything but JSON
-  // a 415, as in Mesos, instead of fastify's defaults.
+  // /api/v1 negotiates and decodes its own bodies (JSON, protobuf, RecordIO), as Mesos does,
+  // instead of fastify's defaults.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.all('/health', async (_request, reply) => reply.code(200).send());
+  for (const url of aliased('/health')) app.all(url, async (_request, reply) => reply.send());
 
-  app.post('/api/v1', { preHandler: readwrite }, async (request, reply) => {
-    if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
-    const contentType = request.headers['content-type'];
-    if (contentType === undefined) {
-      return reply.code(400).type('text/plain').send("Expecting 'Content-Type' to be present");
-    }
-    if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-      return reply
-        .code(415)
-        .type('text/plain')
-        .send(`Unsupported 'Content-Type' ${contentType}: only application/json is supported`);
-    }
-    const accept = request.headers.accept;
-    if (accept && !/application\/json|\*\/\*|application\/\*/i.test(accept)) {
-      return reply
-        .code(406)
-        .type('text/plain')
-        .send(`Unsupported 'Accept' ${accept}: only application/json is supported`);
-    }
-    let call: unknown;
+  const api = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!agent.isRecovered()) return recovering(reply);
+    const text = (status: number, message: string) =>
+      reply.code(status).type('text/plain').send(message);
+    let negotiated: Negotiated;
+    let call: MessageObject;
     try {
-      call = JSON.parse(typeof request.body === 'string' ? request.body : '');
+      negotiated = negotiate({
+        contentType: headerLines(request.raw, 'content-type'),
+        messageContentType: headerLines(request.raw, 'message-content-type'),
+        accept: headerLines(request.raw, 'accept'),
+        messageAccept: headerLines(request.raw, 'message-accept'),
+      });
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const message = negotiated.streamedRequest ? firstRecord(body) : body;
+      call =
+        negotiated.request === JSON_TYPE
+          ? parseJsonCall(message.toString('utf8'))
+          : decodeCall(message);
     } catch (error) {
-      return reply
-        .code(400)
-        .type('text/plain')
-        .send(`Failed to parse body into JSON: ${(error as Error).message}`);
+      if (error instanceof NegotiationError) return text(error.status, error.message);
+      if (error instanceof CallDecodeError) return text(400, error.message);
+      throw error;
     }
-    const result = await handleCall(agent, call);
-    reply.code(result.status);
-    if (result.json !== undefined) {
-      return reply
-        .type('application/json')
-        .send(result.large ? jsonStream(result.json) : result.json);
+    const result = streamingRefusal(call.type, negotiated) ?? (await handleCall(agent, call));
+    return sendResult(reply, result, negotiated.response);
+  };
+  for (const url of aliased('/api/v1')) app.post(url, { preHandler: readwrite }, api);
+
+  const get = (
+    path: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    { whileRecovering = false } = {},
+  ) => {
+    for (const url of aliased(path)) {
+      app.get(url, { preHandler: readonly }, async (request, reply) => {
+        if (!whileRecovering && !agent.isRecovered()) return recovering(reply);
+        return handler(request, reply);
+      });
     }
-    if (result.text !== undefined) return reply.type('text/plain').send(result.text);
-    return reply.send();
-  });
+  };
+  const query = (request: FastifyRequest) => request.query as Record<string, unknown>;
 
-  app.get('/state', { preHandler: readonly }, async (_request, reply) => {
-    if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
-    return reply.type('application/json').send(jsonStream(agent.state()));
-  });
+  get('/state', (request, reply) => sendJson(request, reply, agent.state(), true));
 
-  app.get('/containers', { preHandler: readonly }, async (request, reply) => {
-    if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
-    const query = request.query as Record<string, unknown>;
-    const keys = Object.keys(query).sort().join(',');
+  get('/containers', async (request, reply) => {
+    const { jsonp: _callback, ...filter } = query(request);
+    const keys = Object.keys(filter).sort().join(',');
     if (!['', 'container_id', 'framework_id', 'executor_id,framework_id'].includes(keys)) {
       return reply
         .code(400)
@@ -126,19 +227,25 @@ export function buildServer(options: ServerOptions): FastifyInstance {
           'Supported query parameters are container_id only, framework_id only, or executor_id and framework_id only',
         );
     }
-    return reply
-      .type('application/json')
-      .send(jsonStream(await agent.containers(query as ContainersFilter)));
+    return sendJson(request, reply, await agent.containers(filter as ContainersFilter), true);
   });
 
-  app.get('/containers/logs', { preHandler: readonly }, async (request, reply) => {
-    if (!agent.isRecovered()) return reply.code(503).type('text/plain').send(RECOVERING);
-    const query = request.query as Record<string, unknown>;
+  get('/monitor/statistics', async (request, reply) =>
+    sendJson(request, reply, await agent.monitorStatistics(), true),
+  );
+
+  get('/containerizer/debug', (request, reply) =>
+    sendJson(request, reply, agent.containerizerDebug(), false),
+  );
+
+  get('/containers/logs', async (request, reply) => {
     const bad = (message: string) => reply.code(400).type('text/plain').send(message);
-    if (Object.keys(query).some((key) => !['container_id', 'stream', 'offset'].includes(key))) {
+    if (
+      Object.keys(query(request)).some((key) => !['container_id', 'stream', 'offset'].includes(key))
+    ) {
       return bad('Supported query parameters are container_id, stream and offset');
     }
-    const { container_id: id, stream = 'stdout', offset = '0' } = query;
+    const { container_id: id, stream = 'stdout', offset = '0' } = query(request);
     if (typeof id !== 'string') return bad("Expecting one 'container_id' query parameter");
     try {
       validateContainerIdValue(id);
@@ -172,11 +279,20 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       .send(chunk.data);
   });
 
-  app.get('/flags', { preHandler: readonly }, async () => ({ flags: agent.flags() }));
-  app.get('/metrics/snapshot', { preHandler: readonly }, async () => agent.metricsSnapshot());
-  app.get('/metrics', { preHandler: readonly }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(agent.prometheus()),
+  const always = { whileRecovering: true };
+  get('/flags', (request, reply) => sendJson(request, reply, { flags: agent.flags() }), always);
+  get('/version', (request, reply) => sendJson(request, reply, agent.version()), always);
+  get(
+    '/metrics/snapshot',
+    (request, reply) => sendJson(request, reply, agent.metricsSnapshot()),
+    always,
   );
+  get(
+    '/metrics',
+    async (_request, reply) => reply.type('text/plain; version=0.0.4').send(agent.prometheus()),
+    always,
+  );
+  registerFileRoutes(get, agent.files);
 
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
