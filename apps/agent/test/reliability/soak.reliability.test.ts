@@ -43,8 +43,10 @@ describeOnKernel('soak', { root: true, cgroup2: true, cgroupSubsystems: ['net_cl
       );
     };
     // Warm up at the same concurrency, so the baseline holds the lazily created things (HTTP
-    // keep-alive connections, the spawner, pools, JIT) that the soak itself reuses.
-    await cycles('warm', 100);
+    // keep-alive connections, the spawner, pools, JIT) that the soak itself reuses. The agent's
+    // RSS climbs for its first ~1,000 cycles (JIT code and allocator arenas; the heap itself
+    // stays flat, as snapshots show), then holds: the baseline is taken after that.
+    await cycles('warm', 1_000);
     const before = resources(pid, scenario.root);
     const started = performance.now();
     await cycles('soak-a', CYCLES / 2);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { type Logger, silentLogger, writeFileDurably } from '@corral/core';
+import { KeyedQueue, type Logger, silentLogger, writeFileDurably } from '@corral/core';
 import { type CommandRunner, EgressCommandError, runCommand } from './command.ts';
 import { EgressInterfaceError, EgressUnsupportedError } from './errors.ts';
 import {
@@ -163,6 +163,8 @@ export class Egress {
   readonly #logger: Logger;
   readonly #entries = new Map<string, { minor: number; rate?: number | undefined }>();
   readonly #offsets = new Map<string, Offset>();
+  /** Checkpoint writes, one at a time in call order. */
+  readonly #writes = new KeyedQueue();
   /** The first reconcile: `start`, or an implicit empty one when the caller never recovered. */
   #ready: Promise<void> | undefined;
   #snapshot: { at: number; values: Map<string, Counters> } | undefined;
@@ -248,7 +250,8 @@ export class Egress {
     return JSON.parse(readFileSync(this.#stateFile, 'utf8')) as State;
   }
 
-  #checkpoint(): void {
+  /** Writes land in call order (one queue), so the newest state is the one on disk. */
+  #checkpoint(): Promise<void> {
     const containers: State['containers'] = {};
     for (const [key, { rate }] of this.#entries) {
       const offset = this.#offsets.get(key);
@@ -264,7 +267,8 @@ export class Egress {
       ...(this.#shaping && { primary: this.#shaping.primary }),
       containers,
     };
-    writeFileDurably(this.#stateFile, JSON.stringify(state));
+    const text = JSON.stringify(state);
+    return this.#writes.run('state', () => writeFileDurably(this.#stateFile, text));
   }
 
   /**
@@ -294,7 +298,7 @@ export class Egress {
     const kernel = parseCounters(await this.#listCounters());
     const stale = [...kernel.keys()].filter((key) => !this.#entries.has(key));
     if (stale.length > 0) await this.#forget(stale, new Map());
-    this.#checkpoint();
+    await this.#checkpoint();
   }
 
   async #reconcileClasses({ interfaces, primary, leaf }: EgressShaping): Promise<void> {
@@ -329,7 +333,7 @@ export class Egress {
     if (entry.rate === undefined) return;
     try {
       await this.#shape(entry.key, entry.minor, entry.rate);
-      this.#checkpoint();
+      await this.#checkpoint();
     } catch (error) {
       await this.remove(entry.key);
       throw error;
@@ -358,7 +362,7 @@ export class Egress {
       await this.#unshape(key, entry.minor);
     }
     entry.rate = rate;
-    this.#checkpoint();
+    await this.#checkpoint();
   }
 
   async #unshape(key: string, minor: number): Promise<void> {
@@ -421,7 +425,7 @@ export class Egress {
     }
     // Only a reset is written here: a read must not stall the event loop on a 10k-entry fsync.
     // A table wiped while the agent is down continues from the last checkpoint (never lower).
-    if (rebased) this.#checkpoint();
+    if (rebased) await this.#checkpoint();
     this.#snapshot = { at: Date.now(), values };
     this.#readMs = performance.now() - began;
     return values;
@@ -440,7 +444,7 @@ export class Egress {
     this.#entries.delete(key);
     this.#offsets.delete(key);
     this.#snapshot?.values.delete(key);
-    this.#checkpoint();
+    await this.#checkpoint();
   }
 
   /** `egress_counted`, `egress_shaped`, `egress_counter_read_ms`, `egress_table_restores`. */
