@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMounts } from '@corral/cgroupfs';
@@ -44,6 +52,8 @@ describeOnKernel(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'corral-cluster-test-'));
+      // munged (user munge) and job users must reach files below it.
+      chmodSync(dir, 0o755);
       clusterDir = join(dir, 'cluster');
       const started = Date.now();
       cluster = await up({ dir: clusterDir });

@@ -50,4 +50,10 @@ export async function startRuntimeSocket(deps: RuntimeSocketDeps): Promise<Runti
   };
 }
 
-export type { OciState, RuntimeReply, RuntimeRequest, SignalMessage } from './protocol.ts';
+export type {
+  OciState,
+  OutputOffsets,
+  RuntimeReply,
+  RuntimeRequest,
+  SignalMessage,
+} from './protocol.ts';
