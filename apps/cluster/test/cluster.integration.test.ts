@@ -86,6 +86,11 @@ describeOnKernel(
       });
     const jobField = (jobId: string, field: string) =>
       new RegExp(`\\b${field}=(\\S+)`).exec(slurm('scontrol', ['show', 'job', jobId]))?.[1];
+    /** net_cls handles the node's agent has handed out, from its /metrics/snapshot. */
+    const handlesInUse = async (node: string) =>
+      ((await cluster.agentGet(node, '/metrics/snapshot')) as Record<string, number>)[
+        'isolator/cgroups/net_cls/handles_in_use'
+      ];
     const nodeState = (node: string) =>
       /\bState=(\S+)/.exec(slurm('scontrol', ['show', 'node', node]))?.[1] ?? '';
 
@@ -118,19 +123,18 @@ describeOnKernel(
       const output = join(dir, 'array');
       mkdirSync(output);
       const started = Date.now();
-      const submitted = spawnSync(
-        'nsenter',
-        cluster.slurmArgs('sbatch', [
-          '--wait',
-          '--array=1-30',
-          `--output=${join(output, '%a.out')}`,
-          `--wrap=srun --container=${cluster.record.bundle} hostname`,
-        ]),
-        { env: cluster.env, encoding: 'utf8', timeout: 300_000 },
-      );
+      // Polled here rather than with sbatch --wait, whose back-off (2, 4, 8… s) hides the time.
+      const jobId = slurm('sbatch', [
+        '--parsable',
+        '--array=1-30',
+        `--output=${join(output, '%a.out')}`,
+        `--wrap=srun --container=${cluster.record.bundle} hostname`,
+      ]).trim();
+      await eventually(() => slurm('squeue', ['-h', '-j', jobId]).trim() === '', 120_000);
       const elapsed = Date.now() - started;
-      expect(submitted.stderr).toBe('');
-      expect(submitted.status).toBe(0);
+      const tasks = slurm('scontrol', ['show', 'job', '-o', jobId]).trim().split('\n');
+      expect(tasks).toHaveLength(30);
+      for (const task of tasks) expect(task).toMatch(/JobState=COMPLETED .*ExitCode=0:0/);
       const files = readdirSync(output);
       expect(files).toHaveLength(30);
       const counts = new Map(nodes.map((node) => [node.name, 0]));
@@ -186,6 +190,7 @@ describeOnKernel(
       await eventually(() => /^(IDLE|MIXED)/.test(nodeState(victim)), 60_000);
       await eventually(async () => (await containersOf(victim)).length === 0, 20_000);
       expect(cgroupsUnder(root)).toEqual([]);
+      expect(await handlesInUse(victim)).toBe(0);
     });
 
     it('keeps a job running through an agent SIGKILL; the restarted agent recovers it and scancel stops it', async () => {
@@ -213,6 +218,7 @@ describeOnKernel(
       expect(alive.length).toBeGreaterThan(0);
 
       await cluster.startAgent(target.name);
+      expect(await handlesInUse(target.name)).toBe(1);
       const after = (await containersOf(target.name))[0];
       expect(after?.container_id).toBe(before?.container_id);
       expect(classidOf(after)).toBe(classidOf(before));
@@ -224,6 +230,7 @@ describeOnKernel(
       expect(result.stdout).toBe('started\n');
       expect(result.status).not.toBe(0);
       await eventually(async () => (await containersOf(target.name)).length === 0, 30_000);
+      expect(await handlesInUse(target.name)).toBe(0);
       expect(alive.filter(isRunning)).toEqual([]);
       expect(cgroupsUnder(target.cgroupsRoot)).toEqual([]);
     });
