@@ -1,14 +1,6 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +10,10 @@ import { destroyCgroup, readMounts } from '@corral/cgroupfs';
 import { readProcStat } from '@corral/procfs';
 import { makeBundle, ociConfig } from '@corral/test-support/oci-bundle';
 import {
-  ociConf,
   type SlurmCommand,
-  slurmConf,
   startMunged,
   waitForNodeStates,
+  writeSlurmConfig,
 } from '@corral/test-support/slurm';
 import {
   ClusterCommandError,
@@ -232,7 +223,7 @@ export class Cluster {
   async #build(): Promise<void> {
     const record = this.#record;
     const { dir } = record;
-    for (const path of [join(dir, 'etc'), join(dir, 'logs'), join(dir, 'slurm', 'state')]) {
+    for (const path of [join(dir, 'logs'), join(dir, 'slurm', 'state')]) {
       mkdirSync(path, { recursive: true });
     }
     const munged = startMunged(join(dir, 'munge'));
@@ -247,9 +238,9 @@ export class Cluster {
       createUts(node.uts, node.name);
     }
 
-    writeFileSync(
-      record.slurmConf,
-      slurmConf({
+    writeSlurmConfig(
+      join(dir, 'etc'),
+      {
         clusterName: `corral${record.id}`,
         // slurmctld checks that it runs on this host name; it shares ours.
         controller: { name: hostname().split('.')[0] as string, address: `${SUBNET}.1` },
@@ -266,14 +257,9 @@ export class Cluster {
           'JobRequeue=1',
           'KillWait=5',
         ],
-      }),
-    );
-    // Slurm picks each node's agent by its node name (%n) in the socket path.
-    writeFileSync(
-      join(dir, 'etc', 'oci.conf'),
-      ociConf(
-        `${process.execPath} ${RUNC_BIN} --agent ${join(dir, 'nodes', '%n', 'runtime.sock')}`,
-      ),
+      },
+      // Slurm picks each node's agent by its node name (%n) in the socket path.
+      `${process.execPath} ${RUNC_BIN} --agent ${join(dir, 'nodes', '%n', 'runtime.sock')}`,
     );
     makeBundle(dir, 'bundle', ociConfig(['true'], { linux: { namespaces: [{ type: 'ipc' }] } }));
 

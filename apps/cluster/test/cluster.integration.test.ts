@@ -41,7 +41,17 @@ describeOnKernel(
   'a three-node Slurm cluster of corral-agents on one machine',
   {
     root: true,
-    commands: ['slurmctld', 'slurmd', 'srun', 'sbatch', 'munged', 'runuser', 'nsenter', 'ip'],
+    commands: [
+      'slurmctld',
+      'slurmd',
+      'srun',
+      'sbatch',
+      'munged',
+      'runuser',
+      'nsenter',
+      'unshare',
+      'ip',
+    ],
     cgroupSubsystems: ['net_cls'],
   },
   () => {

@@ -1,16 +1,15 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   cancelAllJobs,
-  ociConf,
   type SlurmCommand,
-  slurmConf,
   startMunged,
   waitForNodeStates,
+  writeSlurmConfig,
 } from '@corral/test-support/slurm';
 import { RUNC_BIN } from './harness.ts';
 
@@ -38,13 +37,13 @@ export interface SlurmCluster {
  */
 export async function startSlurm(dir: string, agentSocket: string): Promise<SlurmCluster> {
   const node = hostname().split('.')[0] as string;
-  const etc = join(dir, 'etc');
-  for (const path of [etc, join(dir, 'state')]) mkdirSync(path, { recursive: true });
+  mkdirSync(join(dir, 'state'), { recursive: true });
   const munged = startMunged(join(dir, 'munge'));
-  const conf = join(etc, 'slurm.conf');
-  writeFileSync(
-    conf,
-    slurmConf({
+  // Slurm runs corral-runc as the job's user: the Node binary, the bin and the socket must be
+  // theirs to use (they are world-readable here; the agent decides by peer credentials).
+  const conf = writeSlurmConfig(
+    join(dir, 'etc'),
+    {
       clusterName: `corral${process.pid}`,
       controller: { name: node, address: '127.0.0.1' },
       ctldPort: await freePort(),
@@ -52,13 +51,8 @@ export async function startSlurm(dir: string, agentSocket: string): Promise<Slur
       dir,
       mungeSocket: munged.socket,
       nodes: [{ name: node, address: '127.0.0.1', cpus: 2 }],
-    }),
-  );
-  // Slurm runs these as the job's user: the Node binary, the bin and the socket must be theirs
-  // to use (they are world-readable here; the agent decides by peer credentials).
-  writeFileSync(
-    join(etc, 'oci.conf'),
-    ociConf(`${process.execPath} ${RUNC_BIN} --agent ${agentSocket}`),
+    },
+    `${process.execPath} ${RUNC_BIN} --agent ${agentSocket}`,
   );
 
   const daemons: ChildProcess[] = [

@@ -1,5 +1,5 @@
 import { execFileSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -65,7 +65,7 @@ export interface SlurmConfOptions {
 export const PARTITION = 'corral';
 
 /** A slurm.conf for root-run daemons with every file under `dir`, per node through `%n`. */
-export function slurmConf(options: SlurmConfOptions): string {
+function slurmConf(options: SlurmConfOptions): string {
   const { dir } = options;
   return [
     `ClusterName=${options.clusterName}`,
@@ -100,10 +100,10 @@ export function slurmConf(options: SlurmConfOptions): string {
 }
 
 /**
- * oci.conf beside slurm.conf: the four commands are `runc` (corral-runc with its `--agent`,
- * where `%n` picks the node's agent) with Slurm's id pattern.
+ * oci.conf: the four commands are `runc` (corral-runc with its `--agent`, where `%n` may pick
+ * the node's agent) with Slurm's id pattern.
  */
-export function ociConf(runc: string): string {
+function ociConf(runc: string): string {
   const id = '%n.%u.%j.%s.%t';
   return [
     `RunTimeQuery="${runc} state ${id}"`,
@@ -112,6 +112,18 @@ export function ociConf(runc: string): string {
     `RunTimeRun="${runc} run --bundle %b ${id}"`,
     '',
   ].join('\n');
+}
+
+/**
+ * Writes `etc/slurm.conf` and, beside it where Slurm looks, `etc/oci.conf` running `runc`;
+ * returns the slurm.conf path (SLURM_CONF, and `-f` of the daemons).
+ */
+export function writeSlurmConfig(etc: string, options: SlurmConfOptions, runc: string): string {
+  mkdirSync(etc, { recursive: true });
+  const conf = join(etc, 'slurm.conf');
+  writeFileSync(conf, slurmConf(options));
+  writeFileSync(join(etc, 'oci.conf'), ociConf(runc));
+  return conf;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
