@@ -4,6 +4,7 @@ export type { AgentApi } from './http/agent-api.ts';
 export { buildServer, type ServerOptions } from './http/server.ts';
 export type {
   OciState,
+  OutputOffsets,
   RuntimeReply,
   RuntimeRequest,
   SignalMessage,

@@ -1,8 +1,8 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeReply } from '@corral/agent';
+import type { OutputOffsets, RuntimeReply } from '@corral/agent';
 import { type GlobalOptions, type Invocation, USAGE, type Verb } from './args.ts';
-import { call } from './client.ts';
+import { call, type Exchange } from './client.ts';
 import { AgentCallError, AgentUnreachableError, BundleReadError, RuncError } from './errors.ts';
 import { RUNTIME_VERSION } from './version.ts';
 
@@ -46,27 +46,61 @@ async function finalReply(
   throw new AgentUnreachableError(socket, 'the agent closed the connection before answering');
 }
 
+/** How long a `run` whose agent went away waits for it to come back (a restart, say). */
+const REATTACH_TIMEOUT_MS = 60_000;
+const REATTACH_INTERVAL_MS = 200;
+
+/** Attaches to container `id` again once the agent answers, for at most REATTACH_TIMEOUT_MS. */
+async function reattach(socket: string, id: string, offsets: OutputOffsets): Promise<Exchange> {
+  const deadline = Date.now() + REATTACH_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await call(socket, { verb: 'attach', id, offsets: { ...offsets } });
+    } catch (error) {
+      if (!(error instanceof AgentUnreachableError) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, REATTACH_INTERVAL_MS));
+  }
+}
+
+/**
+ * Runs the bundle and follows it to its exit. If the agent goes away once the container has
+ * started, the container runs on: `run` attaches to it again when the agent is back, so the
+ * scheduler's step (and its `scancel`) outlives an agent restart.
+ */
 async function run(call_: Extract<Verb, { verb: 'run' }>, global: GlobalOptions, io: RuncIo) {
   const config = readConfig(call_.bundle);
-  const exchange = await call(global.agent, {
+  let exchange = await call(global.agent, {
     verb: 'run',
     id: call_.id,
     bundle: call_.bundle,
     config,
   });
+  let started = false;
+  const offsets = { stdout: 0, stderr: 0 };
+  // Signals that arrive while the agent is away are lost (runc has no agent to lose).
   const off = io.onSignals((signal) => exchange.send({ signal }));
   try {
-    const reply = await finalReply(exchange.replies, global.agent, (progress) => {
-      if (progress.type === 'started' && call_.pidFile) {
-        writeFileSync(call_.pidFile, String(progress.pid));
+    for (;;) {
+      try {
+        const reply = await finalReply(exchange.replies, global.agent, (progress) => {
+          if (progress.type === 'started') {
+            started = true;
+            if (call_.pidFile) writeFileSync(call_.pidFile, String(progress.pid));
+          }
+          if (progress.type === 'output') {
+            const data = Buffer.from(progress.data, 'base64');
+            offsets[progress.stream] += data.length;
+            if (progress.stream === 'stdout') io.stdout(data);
+            else io.stderr(data);
+          }
+        });
+        return reply.type === 'exit' ? reply.code : 1;
+      } catch (error) {
+        if (!(error instanceof AgentUnreachableError) || !started) throw error;
+        exchange = await reattach(global.agent, call_.id, offsets);
       }
-      if (progress.type === 'output') {
-        const data = Buffer.from(progress.data, 'base64');
-        if (progress.stream === 'stdout') io.stdout(data);
-        else io.stderr(data);
-      }
-    });
-    return reply.type === 'exit' ? reply.code : 1;
+    }
   } finally {
     off();
   }

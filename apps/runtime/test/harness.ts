@@ -1,45 +1,31 @@
-import {
-  type ChildProcess,
-  execFileSync,
-  type SpawnOptions,
-  spawn,
-  spawnSync,
-} from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { destroyCgroup, readMounts } from '@corral/cgroupfs';
 import { listeningUrl } from '@corral/test-support/agent-log';
-import { captureOutput } from '@corral/test-support/child-output';
+import {
+  type CapturedChild,
+  type RunResult,
+  spawnCaptured,
+} from '@corral/test-support/child-output';
+import type { ContainerEntry } from '@corral/test-support/oci-bundle';
+
+export { spawnCaptured } from '@corral/test-support/child-output';
+export { eventually } from '@corral/test-support/eventually';
+export {
+  type ContainerEntry,
+  makeBundle,
+  ociConfig,
+  runtimeIdOf,
+} from '@corral/test-support/oci-bundle';
 
 const AGENT_BIN = fileURLToPath(
   new URL('../node_modules/@corral/agent/bin/corral-agent.js', import.meta.url),
 );
 export const RUNC_BIN = fileURLToPath(new URL('../bin/corral-runc.js', import.meta.url));
-
-/** What the tests read of a `/containers` entry. */
-export interface ContainerEntry {
-  readonly container_id: string;
-  readonly labels?: {
-    readonly labels: readonly { readonly key: string; readonly value: string }[];
-  };
-  readonly status?: { readonly cgroup_info?: { readonly net_cls?: { readonly classid?: number } } };
-}
-
-/** The runtime id an entry carries (`corral.runtime.id`), if any. */
-export function runtimeIdOf(entry: ContainerEntry | undefined): string | undefined {
-  return entry?.labels?.labels.find((label) => label.key === 'corral.runtime.id')?.value;
-}
 
 export interface TestAgent {
   readonly url: string;
@@ -167,56 +153,6 @@ export function cgroupDirs(cgroupsRoot: string): string[] {
     .filter((path) => existsSync(path));
 }
 
-/** A bundle directory (world-readable) with `rootfs -> /` and this config.json. */
-export function makeBundle(parent: string, name: string, config: unknown): string {
-  const bundle = join(parent, name);
-  mkdirSync(bundle, { recursive: true, mode: 0o755 });
-  symlinkSync('/', join(bundle, 'rootfs'));
-  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config), { mode: 0o644 });
-  return bundle;
-}
-
-/** A minimal runtime-spec config running `args` as root in `/`. */
-export function ociConfig(args: readonly string[], extra: Record<string, unknown> = {}) {
-  return {
-    ociVersion: '1.0.2',
-    process: {
-      user: { uid: 0, gid: 0 },
-      args,
-      cwd: '/',
-      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-    },
-    root: { path: 'rootfs' },
-    mounts: [],
-    linux: {},
-    ...extra,
-  };
-}
-
-export interface RunResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export type CapturedChild = ChildProcess & { readonly result: Promise<RunResult> };
-
-/** Starts a command with piped stdout and stderr; `result` resolves once it has closed them. */
-export function spawnCaptured(
-  command: string,
-  args: readonly string[],
-  options: SpawnOptions = {},
-): CapturedChild {
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = captureOutput(child);
-  const result = once(child, 'close').then(() => ({
-    status: child.exitCode,
-    stdout: output.stdout(),
-    stderr: output.stderr(),
-  }));
-  return Object.assign(child, { result });
-}
-
 /** Starts `corral-runc --agent SOCKET ARGS…` (the built bin), as `user` if given. */
 export function spawnRunc(
   socket: string,
@@ -242,13 +178,4 @@ export function testUser(name: string): { uid: number; gid: number; remove(): vo
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }));
   const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }));
   return { uid, gid, remove: () => execFileSync('userdel', [name]) };
-}
-
-/** Polls `check` every 20 ms until it returns true, for at most `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not true after ${timeoutMs} ms: ${check}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning, processTree } from '@corral/procfs';
@@ -263,7 +263,7 @@ describeOnKernel(
       );
     });
 
-    it('finds its containers again after an agent crash: state answers, delete cleans up', async () => {
+    it('finds its containers again after an agent crash: the run waits, state answers, delete cleans up', async () => {
       const path = bundle('survivor', sh('sleep 60'));
       const run = spawnRunc(agent.socket, ['run', '--bundle', path, 'survivor.1']);
       await eventually(
@@ -274,18 +274,42 @@ describeOnKernel(
         (entry) => runtimeIdOf(entry) === 'survivor.1',
       )?.container_id as string;
       await agent.crash();
-      const lost = await run.result;
-      expect(lost.status).toBe(1);
-      expect(lost.stderr).toContain('the agent closed the connection');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(run.exitCode).toBe(null);
       await agent.restart();
       const after = JSON.parse((await runc(agent.socket, ['state', 'survivor.1'])).stdout);
       expect(after).toMatchObject({ status: 'running', pid: before.pid });
       expect((await runc(agent.socket, ['delete', '--force', 'survivor.1'])).status).toBe(0);
       expect(isRunning(before.pid)).toBe(false);
+      // The run attached again and reports the kill.
+      expect((await run.result).status).toBe(128 + 9);
       expect((await runc(agent.socket, ['state', 'survivor.1'])).status).toBe(1);
       for (const root of cgroupDirs(agent.cgroupsRoot)) {
         expect(existsSync(join(root, containerId))).toBe(false);
       }
+    });
+
+    it('goes on through an agent restart: output from where it stopped, then the exit code', async () => {
+      const go = join(dir, 'go');
+      const path = bundle(
+        'reattach',
+        sh(
+          `echo before; while [ ! -e ${go} ]; do sleep 0.05; done; echo after >&2; echo after; exit 7`,
+        ),
+      );
+      const run = spawnRunc(agent.socket, ['run', '--bundle', path, 'reattach.1']);
+      // The client has 'before' when the agent dies: attaching again must not repeat it.
+      let seen = '';
+      run.stdout?.on('data', (chunk: string) => {
+        seen += chunk;
+      });
+      await eventually(() => seen.includes('before'));
+      await agent.crash();
+      await agent.restart();
+      writeFileSync(go, '');
+      const result = await run.result;
+      expect(result).toMatchObject({ status: 7, stdout: 'before\nafter\n', stderr: 'after\n' });
+      await eventually(async () => (await agent.containers()).length === 0);
     });
   },
 );

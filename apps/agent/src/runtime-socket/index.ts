@@ -50,4 +50,5 @@ export async function startRuntimeSocket(deps: RuntimeSocketDeps): Promise<Runti
   };
 }
 
-export type { OciState, RuntimeReply, RuntimeRequest, SignalMessage } from './protocol.ts';
+// The wire format is the client's too (corral-runc imports it through the package).
+export type * from './protocol.ts';

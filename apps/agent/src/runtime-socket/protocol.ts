@@ -1,7 +1,8 @@
 /**
  * The runtime socket's wire format, shared with `corral-runc`: newline-delimited JSON. A client
- * sends one request line; the agent answers with reply lines and closes. While a `run` is going,
- * the client may send `{"signal": N}` lines, which the agent forwards to the container.
+ * sends one request line; the agent answers with reply lines and closes. While a `run` (or an
+ * `attach`) is going, the client may send `{"signal": N}` lines, which the agent forwards to the
+ * container.
  */
 
 /** runtime-spec `state`: what `corral-runc state` prints. */
@@ -24,13 +25,24 @@ export type RuntimeRequest =
       /** `<bundle>/config.json` as the caller read it (with the caller's own permissions). */
       readonly config: unknown;
     }
+  /**
+   * After the agent restarted during a `run`: follow that container again, from these byte
+   * offsets of its output; the replies are those of a `run` after `started`.
+   */
+  | { readonly verb: 'attach'; readonly id: string; readonly offsets: OutputOffsets }
   | { readonly verb: 'state'; readonly id: string }
   | { readonly verb: 'kill'; readonly id: string; readonly signal: number; readonly all: boolean }
   | { readonly verb: 'delete'; readonly id: string; readonly force: boolean };
 
 export type RuntimeVerb = RuntimeRequest['verb'];
 
-/** Sent during a `run`: forward this signal to the container. */
+/** How many bytes of each stream a client has received. */
+export interface OutputOffsets {
+  readonly stdout: number;
+  readonly stderr: number;
+}
+
+/** Sent during a `run` or `attach`: forward this signal to the container. */
 export interface SignalMessage {
   readonly signal: number;
 }

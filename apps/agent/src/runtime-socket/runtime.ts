@@ -18,7 +18,7 @@ import {
   RuntimeStatusError,
   UnknownRuntimeContainerError,
 } from './errors.ts';
-import { OCI_VERSION, type OciState, type RuntimeReply } from './protocol.ts';
+import { OCI_VERSION, type OciState, type OutputOffsets, type RuntimeReply } from './protocol.ts';
 import { containerIdForRuntimeId } from './runtime-ids.ts';
 
 export interface RuntimeDeps {
@@ -32,6 +32,8 @@ export interface RuntimeDeps {
 /** How often a `run` looks for new output while the container runs. */
 const OUTPUT_POLL_MS = 25;
 const STREAMS: readonly LogStream[] = ['stdout', 'stderr'];
+/** How long a recovered runtime container that stopped waits for its `run` to attach again. */
+const ATTACH_GRACE_MS = 5_000;
 
 /** The exit code a shell would report: the code, or 128 + the signal that killed it. */
 export function exitCode(termination: ContainerTermination): number {
@@ -54,6 +56,8 @@ function ociStatus(record: ContainerRecord): OciState['status'] {
  */
 export class Runtime {
   readonly #deps: RuntimeDeps;
+  /** Ids of recovered containers an `attach` follows (and will remove). */
+  readonly #attached = new Set<string>();
 
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
@@ -160,10 +164,38 @@ export class Runtime {
       throw new DuplicateRuntimeIdError(request.id);
     }
     send({ type: 'started', pid: this.state(request.id, caller).pid });
-    const termination = await this.#stream(containerId, send);
+    await this.#follow(containerId, { stdout: 0, stderr: 0 }, send);
+  }
+
+  /**
+   * Follows a container whose `run` lost the agent (it crashed or restarted) from where that
+   * client's output stopped, and ends as the `run` would have: removal, then the exit code.
+   */
+  async attach(
+    runtimeId: string,
+    offsets: OutputOffsets,
+    caller: Caller,
+    send: (reply: RuntimeReply) => void,
+  ): Promise<void> {
+    const { id } = this.#find(runtimeId, caller);
+    this.#attached.add(id.value);
+    try {
+      await this.#follow(id, offsets, send);
+    } finally {
+      this.#attached.delete(id.value);
+    }
+  }
+
+  /** Streams the output after `offsets` until the container ends; removes it; sends the exit. */
+  async #follow(
+    id: ContainerID,
+    offsets: OutputOffsets,
+    send: (reply: RuntimeReply) => void,
+  ): Promise<void> {
+    const termination = await this.#stream(id, { ...offsets }, send);
     // The record goes at once, so the id is free when the client hears the exit; the sandbox's
     // files go after the reply, off the caller's critical path.
-    const removal = this.#deps.service.remove(containerId);
+    const removal = this.#deps.service.remove(id);
     send({
       type: 'exit',
       code: exitCode(termination),
@@ -178,11 +210,11 @@ export class Runtime {
    */
   async #stream(
     id: ContainerID,
+    offsets: Record<LogStream, number>,
     send: (reply: RuntimeReply) => void,
   ): Promise<ContainerTermination> {
     const { registry, service } = this.#deps;
     const sandbox = registry.sandboxOf(id);
-    const offsets = { stdout: 0, stderr: 0 };
     const forward = async () => {
       for (const stream of STREAMS) {
         for (;;) {
@@ -221,15 +253,18 @@ export class Runtime {
   }
 
   /**
-   * After recovery: runtime containers that stopped while the agent was down are removed, and
-   * running ones will be when they stop, as their `run` would have done.
+   * After recovery: runtime containers are removed once they have stopped, as their `run` would
+   * have done, unless their `run` attached again (it removes them then). A stopped one stays
+   * ATTACH_GRACE_MS, so a `run` that reconnects just after the restart still gets its exit code.
    */
   adoptRecovered(): void {
     const { registry, service } = this.#deps;
     for (const record of [...registry.all()]) {
       if (!record.runtime) continue;
       const ended = isTerminal(record.state) ? Promise.resolve() : service.wait(record.id);
-      void ended?.then(() => service.remove(record.id));
+      void ended
+        ?.then(() => new Promise((resolve) => setTimeout(resolve, ATTACH_GRACE_MS).unref()))
+        .then(() => (this.#attached.has(record.id.value) ? undefined : service.remove(record.id)));
     }
   }
 }

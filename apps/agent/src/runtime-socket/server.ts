@@ -8,7 +8,7 @@ import { isObject } from '../http/call-validation.ts';
 import type { CallerPolicy } from './access.ts';
 import type { Caller } from './bundle.ts';
 import { RuntimeRequestError } from './errors.ts';
-import type { RuntimeReply, RuntimeRequest } from './protocol.ts';
+import type { OutputOffsets, RuntimeReply, RuntimeRequest } from './protocol.ts';
 import type { Runtime } from './runtime.ts';
 
 /** A request line larger than this is refused (a config.json with a large env fits easily). */
@@ -32,6 +32,18 @@ function signalField(body: Record<string, unknown>): number {
   return signal;
 }
 
+function offsetsField(body: Record<string, unknown>): OutputOffsets {
+  const { offsets } = body;
+  const valid = (value: unknown) =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  if (!isObject(offsets) || !valid(offsets.stdout) || !valid(offsets.stderr)) {
+    throw new RuntimeRequestError(
+      `'offsets' must be {"stdout": N, "stderr": N} with byte counts, got ${JSON.stringify(offsets)}`,
+    );
+  }
+  return { stdout: offsets.stdout as number, stderr: offsets.stderr as number };
+}
+
 export function parseRequest(line: string): RuntimeRequest {
   let body: unknown;
   try {
@@ -44,6 +56,8 @@ export function parseRequest(line: string): RuntimeRequest {
   switch (body.verb) {
     case 'run':
       return { verb: 'run', id, bundle: stringField(body, 'bundle'), config: body.config };
+    case 'attach':
+      return { verb: 'attach', id, offsets: offsetsField(body) };
     case 'state':
       return { verb: 'state', id };
     case 'kill':
@@ -52,7 +66,7 @@ export function parseRequest(line: string): RuntimeRequest {
       return { verb: 'delete', id, force: body.force === true };
     default:
       throw new RuntimeRequestError(
-        `unknown verb ${JSON.stringify(body.verb)}: expected run, state, kill or delete`,
+        `unknown verb ${JSON.stringify(body.verb)}: expected run, attach, state, kill or delete`,
       );
   }
 }
@@ -153,11 +167,12 @@ export class RuntimeSocketServer {
         this.#handle(request, caller, send).then(() => socket.end(), fail);
         return;
       }
-      // Lines after a run's request forward signals (the client's SIGTERM, SIGINT, SIGHUP).
+      // Lines after a run's (or attach's) request forward signals (the client's SIGTERM,
+      // SIGINT, SIGHUP).
       const running = request;
       try {
         const parsed: unknown = JSON.parse(line);
-        if (running.verb !== 'run' || !isObject(parsed))
+        if ((running.verb !== 'run' && running.verb !== 'attach') || !isObject(parsed))
           throw new RuntimeRequestError('unexpected line');
         this.#options.runtime.kill(running.id, signalField(parsed), false, caller);
       } catch (error) {
@@ -181,6 +196,8 @@ export class RuntimeSocketServer {
           bundle: request.bundle,
         });
         return runtime.run(request, caller, send);
+      case 'attach':
+        return runtime.attach(request.id, request.offsets, caller, send);
       case 'state':
         return send({ type: 'state', state: runtime.state(request.id, caller) });
       case 'kill':
