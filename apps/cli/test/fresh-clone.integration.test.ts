@@ -10,6 +10,25 @@ import { REPO_ROOT } from './harness.ts';
 /** How the README runs pnpm. */
 const PNPM = ['-y', 'pnpm@12.21.0'];
 
+/**
+ * A new operator's shell: the machine's settings (proxy, CA certificates) but an empty HOME, the
+ * system's Node, no pnpm/npm/turbo state of this test run and no CORRAL_* settings.
+ */
+function operatorEnv(home: string, bin: string): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(
+    ([name]) => !/^(CORRAL_|npm_|NPM_|PNPM_|TURBO_|VITEST|NODE_OPTIONS$|INIT_CWD$)/i.test(name),
+  );
+  const path = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((entry) => !entry.includes('/node_modules/'));
+  return {
+    ...Object.fromEntries(inherited),
+    HOME: home,
+    PATH: [bin, ...path].join(delimiter),
+    CORRAL_BIN_DIR: bin,
+  };
+}
+
 let dir: string | undefined;
 let start: ChildProcess | undefined;
 
@@ -35,14 +54,7 @@ describe('a fresh clone with an empty HOME', () => {
       spawnSync('git', ['clone', '--quiet', REPO_ROOT, clone], { encoding: 'utf8' }).status,
     ).toBe(0);
     mkdirSync(home);
-    // Only what a new operator's shell has: no CORRAL_* settings, no pnpm or turbo state.
-    const env: NodeJS.ProcessEnv = {
-      PATH: `${bin}${delimiter}${process.env.PATH}`,
-      HOME: home,
-      LANG: 'C.UTF-8',
-      CORRAL_BIN_DIR: bin,
-    };
-
+    const env = operatorEnv(home, bin);
     const install = spawnSync('npx', [...PNPM, 'install', '--frozen-lockfile'], {
       cwd: clone,
       env,
