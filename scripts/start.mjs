@@ -72,7 +72,16 @@ await import('./link-cli.mjs');
 
 const extra = process.argv.slice(2).filter((arg) => arg !== '--');
 const given = new Set(extra.map((arg) => arg.split('=')[0]));
-const args = [...defaults, ...dirs].filter((arg) => !given.has(arg.split('=')[0]));
+// The handle belongs to cgroups/net_cls: without it in a given --isolation, the flag is an error.
+const ownIsolation = extra.find((arg) => arg.startsWith('--isolation='));
+const args = [...defaults, ...dirs]
+  .filter((arg) => !given.has(arg.split('=')[0]))
+  .filter(
+    (arg) =>
+      !arg.startsWith('--cgroups_net_cls_') ||
+      ownIsolation === undefined ||
+      ownIsolation.includes('cgroups/net_cls'),
+  );
 const agent = spawn(process.execPath, ['apps/agent/bin/corral-agent.js', ...args, ...extra], {
   stdio: 'inherit',
 });
