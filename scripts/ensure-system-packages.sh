@@ -2,7 +2,8 @@
 # Installs the Debian packages Corral's tests and agent use on the host (nft for packet-tagging
 # proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper,
 # the CNI plugins and the iptables their portmap plugin drives, Slurm and munge for corral-runc's
-# scheduler test, crun as its differential reference).
+# scheduler test, crun as its differential reference, tmux to drive terminal UIs, Prometheus (server
+# and promtool) to scrape the agent).
 # Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
 # so a laptop run still works (kernel tests then skip, or fail under CI=true).
 set -euo pipefail
@@ -23,6 +24,9 @@ declare -A package_for=(
   [srun]=slurm-client
   [munged]=munge
   [crun]=crun
+  [tmux]=tmux
+  [prometheus]=prometheus
+  [promtool]=prometheus
 )
 
 missing=()
