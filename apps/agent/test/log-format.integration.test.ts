@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TmuxSession } from '@corral/test-support/tmux';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgent, startAgent } from './agent-process.ts';
+import { freePort, runAgent, startAgent } from './agent-process.ts';
 
 const BIN = new URL('../bin/corral-agent.js', import.meta.url).pathname;
 const ESC = '\u001b[';
@@ -26,14 +25,6 @@ function plainAgentFlags(): string[] {
     '--launcher=posix',
     '--isolation=posix/cpu,posix/mem',
   ];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 /** The agent on a terminal (tmux), until its "listening" line shows. */

@@ -22,7 +22,7 @@ export interface AgentApi {
   containers(filter: ContainersFilter): Promise<Iterable<unknown>>;
   getContainers(): Promise<Iterable<unknown>>;
   metricsSnapshot(): Readonly<Record<string, number>>;
-  prometheus(): string;
+  prometheus(): Promise<string>;
   launch(call: LaunchCall): Promise<'launched' | 'already_launched'>;
   wait(id: ContainerID): Promise<ContainerTermination> | undefined;
   kill(id: ContainerID, signal: number): KillOutcome;

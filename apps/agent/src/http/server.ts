@@ -175,7 +175,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.get('/flags', { preHandler: readonly }, async () => ({ flags: agent.flags() }));
   app.get('/metrics/snapshot', { preHandler: readonly }, async () => agent.metricsSnapshot());
   app.get('/metrics', { preHandler: readonly }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(agent.prometheus()),
+    reply.type('text/plain; version=0.0.4').send(await agent.prometheus()),
   );
 
   app.setNotFoundHandler(async (request, reply) => {
