@@ -163,10 +163,11 @@ try {
           encoding: 'utf8',
         },
       );
-      const expected = `${bin} ${manifest.version}`;
-      if (ran.status !== 0 || !ran.stdout.includes(expected)) {
+      // `corral 0.1.0`, or runc's style `corral-runc version 0.1.0`.
+      const answers = ran.stdout.startsWith(bin) && ran.stdout.includes(` ${manifest.version}\n`);
+      if (ran.status !== 0 || !answers) {
         problems.push(
-          `${bin} --version: expected '${expected}', got '${(ran.stdout + ran.stderr).trim()}'`,
+          `${bin} --version: expected ${bin} and ${manifest.version}, got '${(ran.stdout + ran.stderr).trim()}'`,
         );
       } else step(`${ran.stdout.trim()}`);
     }
