@@ -4,7 +4,8 @@
 // packs every public package with `pnpm pack`, checks each tarball holds what its package.json
 // points at (dist, bins, the native helpers listed in `files`) plus README.md and LICENSE and no
 // `workspace:` range, installs all tarballs into an empty directory with npm, imports every
-// package and runs every bin with --version. Exits 1 naming each problem.
+// package, and runs every bin with --help and --version (where it has one). Exits 1 naming each
+// problem.
 //   --keep: leave the temp dir (its path is printed) to look at the tarballs.
 import { spawnSync } from 'node:child_process';
 import {
@@ -155,21 +156,28 @@ try {
         `${manifest.name}: import failed: ${imported.stderr.trim().split('\n').at(-1)}`,
       );
     for (const bin of Object.keys(manifest.bin ?? {})) {
-      const ran = spawnSync(
-        process.execPath,
-        [join(app, 'node_modules', manifest.name, manifest.bin[bin]), '--version'],
-        {
-          cwd: app,
-          encoding: 'utf8',
-        },
-      );
-      // `corral 0.1.0`, or runc's style `corral-runc version 0.1.0`.
-      const answers = ran.stdout.startsWith(bin) && ran.stdout.includes(` ${manifest.version}\n`);
-      if (ran.status !== 0 || !answers) {
-        problems.push(
-          `${bin} --version: expected ${bin} and ${manifest.version}, got '${(ran.stdout + ran.stderr).trim()}'`,
+      const runBin = (flag) =>
+        spawnSync(
+          process.execPath,
+          [join(app, 'node_modules', manifest.name, manifest.bin[bin]), flag],
+          {
+            cwd: app,
+            encoding: 'utf8',
+          },
         );
-      } else step(`${ran.stdout.trim()}`);
+      const help = runBin('--help');
+      if (help.status !== 0) {
+        problems.push(`${bin} --help exited ${help.status}: ${(help.stdout + help.stderr).trim()}`);
+      }
+      const version = runBin('--version');
+      // create-corral-isolator has no --version and says so.
+      if (/unknown option '--version'/i.test(version.stderr)) continue;
+      // `corral 0.1.0`, or runc's style `corral-runc version 0.1.0`.
+      if (!version.stdout.startsWith(bin) || !version.stdout.includes(` ${manifest.version}\n`)) {
+        problems.push(
+          `${bin} --version: expected ${bin} and ${manifest.version}, got '${(version.stdout + version.stderr).trim()}'`,
+        );
+      } else step(version.stdout.split('\n')[0]);
     }
   }
 } catch (error) {
