@@ -27,7 +27,9 @@ afterAll(async () => {
   await agent?.stop('SIGTERM');
   const hierarchies = new Set([
     findCgroup2Mount(),
-    ...['net_cls', 'cpu', 'cpuacct', 'memory', 'freezer'].map(findV1Hierarchy),
+    ...['net_cls', 'cpu', 'cpuacct', 'memory', 'freezer'].map((subsystem) =>
+      findV1Hierarchy(subsystem),
+    ),
   ]);
   for (const hierarchy of hierarchies) {
     if (hierarchy) await destroyCgroup(hierarchy, cgroupsRoot, { timeoutMs: 10_000 });
