@@ -130,16 +130,28 @@ try {
     join(app, 'package.json'),
     JSON.stringify({ name: 'corral-release-check', private: true }),
   );
+  // Peers (vitest for the testkit) named as a user of the package would install them: npm's own
+  // peer resolution also fetched every optional peer of vitest, minutes behind a slow registry.
+  const names = new Set(packed.map(({ manifest }) => manifest.name));
+  const peers = packed.flatMap(({ manifest }) =>
+    Object.entries(manifest.peerDependencies ?? {})
+      .filter(([name]) => !names.has(name))
+      .map(([name, range]) => `${name}@${range}`),
+  );
   run(
     'npm',
     [
       'install',
       '--no-audit',
       '--no-fund',
+      '--legacy-peer-deps',
+      '--prefer-offline',
       '--loglevel=error',
       ...packed.map(({ filename }) => filename),
+      ...new Set(peers),
     ],
     app,
+    { timeout: 300_000 },
   );
 
   for (const { manifest } of packed) {

@@ -58,12 +58,21 @@ export class TmuxSession {
     this.tmux(['send-keys', ...keys]);
   }
 
-  /** The command's exit status once it has exited, else undefined. */
+  /**
+   * The command's exit status once tmux has reaped it (128 + N when signal N killed it), else
+   * undefined. A pane shows as dead at its terminal's EOF, before the status is known.
+   */
   exitStatus(): number | undefined {
-    const [dead, status] = this.tmux(['display-message', '-p', '#{pane_dead} #{pane_dead_status}'])
+    const [dead, status, signal] = this.tmux([
+      'display-message',
+      '-p',
+      '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}',
+    ])
       .trim()
-      .split(' ');
-    return dead === '1' ? Number(status) : undefined;
+      .split(':');
+    if (dead !== '1') return undefined;
+    if (status) return Number(status);
+    return signal ? 128 + Number(signal) : undefined;
   }
 
   /** Polls the screen until `pattern` shows, or throws with the screen after `timeoutMs`. */
