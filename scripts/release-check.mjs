@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -29,8 +29,14 @@ const tarballs = join(work, 'tarballs');
 const app = join(work, 'app');
 const problems = [];
 
+// The clone's tools (turbo, pnpm, Node 24) first, as `pnpm run` would put them.
+const env = {
+  ...process.env,
+  PATH: `${join(clone, 'node_modules/.bin')}${delimiter}${process.env.PATH}`,
+};
+
 function run(command, args, cwd, options = {}) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', ...options });
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', ...options });
   if (result.status !== 0) {
     throw new Error(
       `${command} ${args.join(' ')} (in ${cwd}) exited ${result.status}:\n${result.stderr}${result.stdout}`,
@@ -130,25 +136,17 @@ try {
     join(app, 'package.json'),
     JSON.stringify({ name: 'corral-release-check', private: true }),
   );
-  // Peers (vitest for the testkit) named as a user of the package would install them: npm's own
-  // peer resolution also fetched every optional peer of vitest, minutes behind a slow registry.
-  const names = new Set(packed.map(({ manifest }) => manifest.name));
-  const peers = packed.flatMap(({ manifest }) =>
-    Object.entries(manifest.peerDependencies ?? {})
-      .filter(([name]) => !names.has(name))
-      .map(([name, range]) => `${name}@${range}`),
-  );
   run(
     'npm',
     [
       'install',
       '--no-audit',
       '--no-fund',
-      '--legacy-peer-deps',
+      // Peers come in as for any npm user (vitest and vite for the testkit); cached metadata is
+      // used as is, since every optional peer of vitest is asked for.
       '--prefer-offline',
       '--loglevel=error',
       ...packed.map(({ filename }) => filename),
-      ...new Set(peers),
     ],
     app,
     { timeout: 300_000 },
@@ -165,7 +163,7 @@ try {
     );
     if (imported.status !== 0)
       problems.push(
-        `${manifest.name}: import failed: ${imported.stderr.trim().split('\n').at(-1)}`,
+        `${manifest.name}: import failed: ${imported.stderr.split('\n').find((line) => /Error/.test(line)) ?? imported.stderr}`,
       );
     for (const bin of Object.keys(manifest.bin ?? {})) {
       const runBin = (flag) =>
