@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,7 @@ const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
 export class TmuxSession {
   private readonly dir: string;
   private readonly socket: string;
+  private readonly statusFile: string;
 
   /** Runs `argv` in `cwd` on a `width`×`height` terminal; the pane stays readable after it exits. */
   constructor(
@@ -20,14 +21,17 @@ export class TmuxSession {
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'corral-tmux-'));
     this.socket = join(this.dir, 'socket');
-    const size = [String(options.width ?? 160), String(options.height ?? 40)];
+    const [width, height] = [String(options.width ?? 160), String(options.height ?? 40)];
     // A placeholder first, so remain-on-exit is set before the real command can exit.
     this.tmux(
-      ['-f', '/dev/null', 'new-session', '-d', '-x', size[0] ?? '', '-y', size[1] ?? '', 'cat'],
+      ['-f', '/dev/null', 'new-session', '-d', '-x', width, '-y', height, 'cat'],
       options.env,
     );
     this.tmux(['set-option', '-g', 'remain-on-exit', 'on']);
-    const command = `cd ${quote(options.cwd ?? process.cwd())} && exec ${argv.map(quote).join(' ')}`;
+    // The shell records the status: tmux 3.3a at times leaves a pane's exited process unreaped
+    // (a zombie), and its #{pane_dead_status} then never comes.
+    this.statusFile = join(this.dir, 'status');
+    const command = `cd ${quote(options.cwd ?? process.cwd())} && ${argv.map(quote).join(' ')}; echo $? > ${quote(this.statusFile)}`;
     this.tmux(['respawn-pane', '-k', command]);
   }
 
@@ -58,21 +62,11 @@ export class TmuxSession {
     this.tmux(['send-keys', ...keys]);
   }
 
-  /**
-   * The command's exit status once tmux has reaped it (128 + N when signal N killed it), else
-   * undefined. A pane shows as dead at its terminal's EOF, before the status is known.
-   */
+  /** The command's exit status once it has exited, else undefined. */
   exitStatus(): number | undefined {
-    const [dead, status, signal] = this.tmux([
-      'display-message',
-      '-p',
-      '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}',
-    ])
-      .trim()
-      .split(':');
-    if (dead !== '1') return undefined;
-    if (status) return Number(status);
-    return signal ? 128 + Number(signal) : undefined;
+    // Empty until the shell's write lands.
+    const text = existsSync(this.statusFile) ? readFileSync(this.statusFile, 'utf8').trim() : '';
+    return text === '' ? undefined : Number(text);
   }
 
   /** Polls the screen until `pattern` shows, or throws with the screen after `timeoutMs`. */
