@@ -3,7 +3,8 @@
 # proofs, util-linux's ipcs/ipcmk/unshare/nsenter, iproute2, a C compiler for the launcher helper,
 # the CNI plugins and the iptables their portmap plugin drives, Slurm and munge for corral-runc's
 # scheduler test, crun as its differential reference, iperf3 for the egress shaping tests, Go and
-# mesos-go for the agent's compatibility test with a real Mesos client).
+# mesos-go for the agent's compatibility test with a real Mesos client, tmux to drive terminal UIs,
+# Prometheus (server and promtool) to scrape the agent).
 # Only acts as root on an apt-based system; elsewhere it lists what is missing and carries on,
 # so a laptop run still works (kernel tests then skip, or fail under CI=true).
 set -euo pipefail
@@ -25,6 +26,9 @@ declare -A package_for=(
   [crun]=crun
   [iperf3]=iperf3
   [go]=golang-go
+  [tmux]=tmux
+  [prometheus]=prometheus
+  [promtool]=prometheus
 )
 # Packages that bring files rather than commands.
 declare -A package_for_file=(

@@ -1,5 +1,5 @@
-// The README's "run" command: builds the agent if needed (turbo caches it) and starts it with a
-// sensible default for this machine. Extra arguments are passed to the agent and win.
+// The README's "run" command: builds the agent and the CLI if needed (turbo caches them), puts
+// `corral` on the PATH (link-cli.mjs) and starts the agent with a sensible default for this machine. Extra arguments are passed to the agent and win.
 //   as root with net_cls and IPC namespaces: full isolation with managed net_cls handles, and
 //     real CPU, memory and process limits (cgroups/cpu,mem,pids) where the kernel has those
 //     controllers, else usage only (posix/cpu,mem);
@@ -58,16 +58,30 @@ if (missing) console.error(`corral: starting with posix/cpu,posix/mem only: ${mi
 
 const build = spawnSync(
   'turbo',
-  ['run', 'build', '--filter=@corral/agent...', '--output-logs=errors-only'],
-  {
-    stdio: 'inherit',
-  },
+  [
+    'run',
+    'build',
+    '--filter=@corral/agent...',
+    '--filter=@corral/cli',
+    '--output-logs=errors-only',
+  ],
+  { stdio: 'inherit' },
 );
 if (build.status !== 0) process.exit(build.status ?? 1);
+await import('./link-cli.mjs');
 
 const extra = process.argv.slice(2).filter((arg) => arg !== '--');
 const given = new Set(extra.map((arg) => arg.split('=')[0]));
-const args = [...defaults, ...dirs].filter((arg) => !given.has(arg.split('=')[0]));
+// The handle belongs to cgroups/net_cls: without it in a given --isolation, the flag is an error.
+const ownIsolation = extra.find((arg) => arg.startsWith('--isolation='));
+const args = [...defaults, ...dirs]
+  .filter((arg) => !given.has(arg.split('=')[0]))
+  .filter(
+    (arg) =>
+      !arg.startsWith('--cgroups_net_cls_') ||
+      ownIsolation === undefined ||
+      ownIsolation.includes('cgroups/net_cls'),
+  );
 const agent = spawn(process.execPath, ['apps/agent/bin/corral-agent.js', ...args, ...extra], {
   stdio: 'inherit',
 });

@@ -41,7 +41,8 @@ import { buildServer } from './http/server.ts';
 import { LaunchFieldPolicy } from './isolation/launch-fields.ts';
 import { checkRequirements } from './isolation/requirements.ts';
 import { coreLogger, type PinoLogger } from './logging.ts';
-import { AgentMetrics, metricsSnapshot, prometheusText } from './metrics/agent-metrics.ts';
+import { AgentMetrics, metricsSnapshot, stateLabel } from './metrics/agent-metrics.ts';
+import { PrometheusMetrics } from './metrics/prometheus.ts';
 import { type RuntimeSocket, startRuntimeSocket } from './runtime-socket/index.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -195,7 +196,7 @@ export function createAgent(
       const metricsInputs = () => {
         const containersByState: Record<string, number> = {};
         for (const record of registry.all()) {
-          const state = record.state.replace('TASK_', '').toLowerCase();
+          const state = stateLabel(record.state);
           containersByState[state] = (containersByState[state] ?? 0) + 1;
         }
         const isolatorGauges: Record<string, Record<string, number>> = {};
@@ -205,6 +206,19 @@ export function createAgent(
         }
         return { metrics, containersByState, isolatorGauges };
       };
+      const prometheus = new PrometheusMetrics({
+        metrics,
+        inputs: metricsInputs,
+        // The path /containers takes (usage batched across containers), plus terminated records.
+        reports: async () => {
+          const all = [...registry.all()];
+          const live = await reports(all.filter((record) => !isTerminal(record.state)));
+          return [
+            ...live,
+            ...all.filter((record) => isTerminal(record.state)).map((record) => ({ record })),
+          ];
+        },
+      });
 
       const launch = async (...args: Parameters<ContainerService['launch']>) => {
         // Before anything exists for the container: a refused launch leaves nothing behind.
@@ -253,7 +267,7 @@ export function createAgent(
           containers: () => [...registry.all()].map((record) => record.key),
           agentLog: () => logFile,
         }),
-        prometheus: () => prometheusText(metricsInputs()),
+        prometheus: () => prometheus.text(),
         launch,
         wait: (id: ContainerID) => service.wait(id),
         kill: (id: ContainerID, signal: number) => service.kill(id, signal),

@@ -1,5 +1,6 @@
 import type { Logger } from '@corral/core';
 import { type Logger as PinoLogger, pino } from 'pino';
+import { build as pretty } from 'pino-pretty';
 
 export type { PinoLogger };
 
@@ -15,17 +16,35 @@ const REDACT = [
   'credentials',
 ];
 
-/** Structured logs on stderr: JSON lines, or human-readable when stderr is a terminal. */
-export function createLogger(level: string, pretty = process.stderr.isTTY === true): PinoLogger {
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Mesos' `--logging_level` values and the pino levels they stand for. */
+export const MESOS_LOGGING_LEVELS = { INFO: 'info', WARNING: 'warn', ERROR: 'error' } as const;
+export type MesosLoggingLevel = keyof typeof MESOS_LOGGING_LEVELS;
+
+/**
+ * Logs on stderr: JSON lines for machines (journald, log shippers), or coloured human-readable
+ * lines when stderr is a terminal. `format` forces either.
+ */
+export function createLogger(
+  level: string,
+  format: LogFormat = process.stderr.isTTY === true ? 'text' : 'json',
+): PinoLogger {
   const options = { level, redact: { paths: REDACT, censor: '[redacted]' } };
-  if (pretty) {
-    return pino({
-      ...options,
-      transport: {
-        target: 'pino-pretty',
-        options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l' },
-      },
-    });
+  if (format === 'text') {
+    // In-process and synchronous: a worker-thread transport loses the last lines of a crash,
+    // and a terminal's volume of lines does not need one.
+    return pino(
+      options,
+      pretty({
+        destination: 2,
+        sync: true,
+        colorize: process.stderr.isTTY === true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
   }
   return pino(options, pino.destination({ dest: 2, sync: false }));
 }

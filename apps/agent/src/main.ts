@@ -1,6 +1,6 @@
 import { type AgentHooks, createAgent } from './agent.ts';
 import { loadConfig } from './config/load-config.ts';
-import { createLogger } from './logging.ts';
+import { createLogger, MESOS_LOGGING_LEVELS } from './logging.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const CRASH_STEP = /^(prepared|forked|isolated|released|killed|cleaning:[a-z0-9_-]+\/[a-z0-9_-]+)$/;
@@ -37,7 +37,11 @@ async function main(): Promise<void> {
     process.stdout.write(`corral-agent ${AGENT_VERSION}\n`);
     return;
   }
-  const logger = createLogger(invocation.config.flags.log_level);
+  const { flags } = invocation.config;
+  const logger = createLogger(
+    flags.logging_level ? MESOS_LOGGING_LEVELS[flags.logging_level] : flags.log_level,
+    flags.log_format,
+  );
   const agent = createAgent(
     invocation.config,
     logger,

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { listeningUrl } from '@corral/test-support/agent-log';
 
@@ -69,6 +70,15 @@ export async function recoveredState(agent: RunningAgent, timeoutMs = 10_000): P
     if (Date.now() > deadline) throw new Error(`/state still answers ${response.status}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago, for a server whose port must be known in advance. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 /** Runs the agent to completion (for start-up errors). */

@@ -32,7 +32,7 @@ export function stubAgent(overrides: Partial<AgentApi> = {}) {
     containers: async () => [{ container_id: 'c1' }],
     getContainers: async () => [{ container_id: { value: 'c1' } }],
     metricsSnapshot: () => ({ 'containerizer/launches': 3 }),
-    prometheus: () => 'corral_container_launches_total 3\n',
+    prometheus: async () => 'corral_container_launches_total 3\n',
     launch: async (call) => {
       launched.push(call);
       return call.container_id.value === 'known' ? 'already_launched' : 'launched';

@@ -33,10 +33,15 @@ export interface StateJson {
   }[];
 }
 
-interface StatisticsJson {
+export interface StatisticsJson {
+  /** Seconds since the epoch, when the agent sampled the figures. */
+  readonly timestamp?: number;
+  readonly processes?: number;
   readonly cpus_user_time_secs?: number;
   readonly cpus_system_time_secs?: number;
   readonly mem_rss_bytes?: number;
+  /** Present where an isolator counts the container's traffic (network/cni, egress accounting). */
+  readonly net_tx_bytes?: number;
 }
 
 /** An entry of `GET /containers`: a running container. */

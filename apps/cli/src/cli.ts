@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Environment, parseInvocation } from './args.ts';
 import { AgentClient, type FetchLike } from './client.ts';
-import type { Output } from './commands/command.ts';
+import type { Output, Terminal } from './commands/command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { CliError } from './errors.ts';
 import { commandHelp, generalHelp } from './help.ts';
@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly fetch?: FetchLike;
   /** How often `logs --follow` polls (default 250 ms). */
   readonly pollIntervalMs?: number;
+  /** Set when stdin and stdout are a terminal. */
+  readonly terminal?: Terminal;
 }
 
 function version(): string {
@@ -55,6 +57,7 @@ export async function runCli(options: RunOptions): Promise<number> {
         now: () => Date.now(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         pollIntervalMs: options.pollIntervalMs ?? 250,
+        terminal: options.terminal,
       },
       invocation.args,
     );

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,6 +150,20 @@ export async function cleanUpAgents(): Promise<void> {
     }
     rmSync(agent.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs the repository's `scripts/link-cli.mjs` into a fresh temp dir and returns that dir, which
+ * then holds a `corral` shim: the tests' PATH gets it instead of a system bin dir.
+ */
+export function linkCliInto(repo = REPO_ROOT): string {
+  const dir = mkdtempSync(join(tmpdir(), 'corral-bin-'));
+  const result = spawnSync(process.execPath, [join(repo, 'scripts/link-cli.mjs')], {
+    env: { ...process.env, CORRAL_BIN_DIR: dir },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`link-cli.mjs failed: ${result.stderr}`);
+  return dir;
 }
 
 export interface CorralResult {

@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterEach, expect, it } from 'vitest';
-import { CLI_BIN, cleanUpAgents, cliEnv, REPO_ROOT, startAgent } from './harness.ts';
+import { cleanUpAgents, cliEnv, linkCliInto, REPO_ROOT, startAgent } from './harness.ts';
 
-/** What the README tells a newcomer to type for the CLI, and what the test runs instead. */
-const PNPM_CORRAL = 'npx -y pnpm@12.21.0 corral';
 const NFT_TABLE = 'corral_demo';
 
 /** The shell commands of the README's Quickstart, one per line, in order. */
@@ -21,27 +19,24 @@ function quickstartCommands(): string[] {
   );
 }
 
-const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
-
 /**
- * Runs the commands in one bash, as a person would in one terminal, with `pnpm corral` mapped to
- * the built CLI; returns each command's output (stdout and stderr interleaved).
+ * Runs the commands in one bash, as a person would in one terminal, with `corral` on the PATH as
+ * `pnpm start` puts it there (link-cli.mjs, into a temp bin dir); returns each command's output
+ * (stdout and stderr interleaved).
  */
 function runQuickstart(commands: readonly string[], agentUrl: string): Map<string, string> {
-  const corral = `${quote(process.execPath)} ${quote(CLI_BIN)}`;
   const script = commands
-    .map(
-      (command, index) =>
-        `printf '\\n@@@ %d\\n' ${index}\n${command.replaceAll(PNPM_CORRAL, corral)}`,
-    )
+    .map((command, index) => `printf '\\n@@@ %d\\n' ${index}\n${command}`)
     .join('\n');
   expect(script).not.toContain('npx');
+  const binDir = linkCliInto();
   const result = spawnSync('bash', ['-c', `exec 2>&1\n${script}`], {
     cwd: REPO_ROOT,
-    env: cliEnv({ CORRAL_AGENT: agentUrl }),
+    env: cliEnv({ CORRAL_AGENT: agentUrl, PATH: `${binDir}${delimiter}${process.env.PATH}` }),
     encoding: 'utf8',
     timeout: 60_000,
   });
+  rmSync(binDir, { recursive: true, force: true });
   expect(result.status, result.stdout).toBe(0);
   const outputs = new Map<string, string>();
   const parts = result.stdout.split(/\n@@@ (\d+)\n/);

@@ -1,5 +1,6 @@
 import { NO_NEW_PRIVILEGES_POLICIES } from '@corral/containerizer';
 import { cgroupsFlags, flag } from '@corral/core';
+import { LOG_FORMATS, MESOS_LOGGING_LEVELS, type MesosLoggingLevel } from '../logging.ts';
 
 /** The agent's own flags; isolators bring theirs in their manifests. */
 export const agentFlags = {
@@ -47,6 +48,19 @@ export const agentFlags = {
     help: 'Log level',
     values: ['trace', 'debug', 'info', 'warn', 'error'],
     default: 'info',
+  }),
+  logging_level: flag.custom({
+    help: "Mesos' name for the log level, honoured for Mesos tooling; wins over --log_level",
+    accepted: 'INFO, WARNING or ERROR (any case)',
+    parse: (raw): MesosLoggingLevel => {
+      const level = raw.toUpperCase();
+      if (Object.hasOwn(MESOS_LOGGING_LEVELS, level)) return level as MesosLoggingLevel;
+      throw new Error(`'${raw}' is not a Mesos logging level`);
+    },
+  }),
+  log_format: flag.enumeration({
+    help: 'Log lines as json or text (human-readable); default: text when stderr is a terminal, else json',
+    values: LOG_FORMATS,
   }),
   switch_user: flag.boolean({
     help: "Run each command as the user its command.user names (the agent must be root); false refuses any user but the agent's own",

@@ -38,7 +38,7 @@ export interface AgentApi {
   setLoggingLevel(level: number, durationMs: number): void;
   /** The sandboxes and the agent log, read-only, under Mesos' virtual paths. */
   readonly files: SandboxFiles;
-  prometheus(): string;
+  prometheus(): Promise<string>;
   launch(call: LaunchCall): Promise<'launched' | 'already_launched'>;
   wait(id: ContainerID): Promise<ContainerTermination> | undefined;
   kill(id: ContainerID, signal: number): KillOutcome;

@@ -289,7 +289,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   );
   get(
     '/metrics',
-    async (_request, reply) => reply.type('text/plain; version=0.0.4').send(agent.prometheus()),
+    async (_request, reply) =>
+      reply.type('text/plain; version=0.0.4').send(await agent.prometheus()),
     always,
   );
   registerFileRoutes(get, agent.files);

@@ -1,7 +1,28 @@
-import { Histogram } from './histogram.ts';
+import { Histogram } from 'prom-client';
 
 /** Launch latency buckets, in seconds: from the kernel floor (~1 ms) to pathological. */
 const LATENCY_BOUNDS = [0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+
+/**
+ * Launch latency: a prom-client histogram, plus the count and sum kept here so the JSON snapshot
+ * reads them without prom-client's asynchronous `get()`.
+ */
+export class LaunchLatency {
+  readonly histogram = new Histogram({
+    name: 'corral_container_launch_seconds',
+    help: 'From launch request to the command running.',
+    buckets: LATENCY_BOUNDS,
+    registers: [],
+  });
+  count = 0;
+  sum = 0;
+
+  observe(seconds: number): void {
+    this.count += 1;
+    this.sum += seconds;
+    this.histogram.observe(seconds);
+  }
+}
 
 /** Counters the agent keeps; gauges (containers by state, isolator gauges) are read on demand. */
 export class AgentMetrics {
@@ -10,7 +31,12 @@ export class AgentMetrics {
   launchErrors = 0;
   destroyErrors = 0;
   recoverySeconds: number | undefined;
-  readonly launchLatency = new Histogram(LATENCY_BOUNDS);
+  readonly launchLatency = new LaunchLatency();
+}
+
+/** `TASK_RUNNING` → `running`: how metrics name a container's state. */
+export function stateLabel(state: string): string {
+  return state.replace('TASK_', '').toLowerCase();
 }
 
 /** What a scrape needs besides the counters. */
@@ -40,58 +66,4 @@ export function metricsSnapshot({ metrics, containersByState, isolatorGauges }: 
       snapshot[`isolator/${isolator}/${name}`] = value;
   }
   return snapshot;
-}
-
-function metricName(text: string): string {
-  return text.replace(/[^a-zA-Z0-9_]/g, '_');
-}
-
-/** Prometheus text exposition format (version 0.0.4). */
-export function prometheusText({
-  metrics,
-  containersByState,
-  isolatorGauges,
-}: MetricsInputs): string {
-  const lines: string[] = [];
-  const family = (name: string, type: string, help: string) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  };
-  family('corral_containers', 'gauge', 'Containers known to the agent, by state.');
-  for (const [state, count] of Object.entries(containersByState)) {
-    lines.push(`corral_containers{state="${state}"} ${count}`);
-  }
-  family('corral_container_launches_total', 'counter', 'Containers launched successfully.');
-  lines.push(`corral_container_launches_total ${metrics.launches}`);
-  family('corral_container_launch_errors_total', 'counter', 'Launches that failed.');
-  lines.push(`corral_container_launch_errors_total ${metrics.launchErrors}`);
-  family(
-    'corral_container_destroy_errors_total',
-    'counter',
-    'Destroys that left something behind.',
-  );
-  lines.push(`corral_container_destroy_errors_total ${metrics.destroyErrors}`);
-  family(
-    'corral_container_launch_seconds',
-    'histogram',
-    'From launch request to the command running.',
-  );
-  const { launchLatency } = metrics;
-  launchLatency.bounds.forEach((bound, index) => {
-    lines.push(
-      `corral_container_launch_seconds_bucket{le="${bound}"} ${launchLatency.counts[index]}`,
-    );
-  });
-  lines.push(`corral_container_launch_seconds_bucket{le="+Inf"} ${launchLatency.count}`);
-  lines.push(`corral_container_launch_seconds_sum ${launchLatency.sum}`);
-  lines.push(`corral_container_launch_seconds_count ${launchLatency.count}`);
-  family('corral_recovery_seconds', 'gauge', 'How long the last start-up recovery took.');
-  lines.push(`corral_recovery_seconds ${metrics.recoverySeconds ?? -1}`);
-  for (const [isolator, gauges] of Object.entries(isolatorGauges)) {
-    for (const [name, value] of Object.entries(gauges)) {
-      const metric = `corral_isolator_${metricName(isolator)}_${metricName(name)}`;
-      family(metric, 'gauge', `Gauge '${name}' of isolator ${isolator}.`);
-      lines.push(`${metric} ${value}`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }

@@ -6,6 +6,12 @@ export interface Output {
   stderr(chunk: string): void;
 }
 
+/** The terminal `corral` runs on, when stdin and stdout are one (`corral top`'s live mode). */
+export interface Terminal {
+  /** Hands each key pressed to `onKey` (raw mode: Ctrl-C arrives as `\u0003`) until released. */
+  readKeys(onKey: (key: string) => void): () => void;
+}
+
 export interface CommandContext {
   readonly client: AgentClient;
   /** `--json`: one JSON document per result on stdout instead of text. */
@@ -16,6 +22,7 @@ export interface CommandContext {
   sleep(ms: number): Promise<void>;
   /** How often `logs --follow` polls the agent. */
   readonly pollIntervalMs: number;
+  readonly terminal: Terminal | undefined;
 }
 
 export interface OptionSpec {

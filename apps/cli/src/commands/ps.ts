@@ -4,9 +4,11 @@ import {
   type ContainerEntryJson,
   entryClassid,
   type StateJson,
+  type StatisticsJson,
   taskClassid,
   tasksOf,
 } from '../agent-views.ts';
+import type { AgentClient } from '../client.ts';
 import { formatBytes, formatClassid, formatDuration, formatTable } from '../format.ts';
 import { type Command, printJson } from './command.ts';
 
@@ -22,11 +24,16 @@ export interface ContainerRow {
   readonly mem_rss_bytes: number | null;
 }
 
-function cpuSeconds(entry: ContainerEntryJson | undefined): number | null {
-  const user = entry?.statistics?.cpus_user_time_secs;
-  const system = entry?.statistics?.cpus_system_time_secs;
-  if (user === undefined && system === undefined) return null;
-  return Math.round(((user ?? 0) + (system ?? 0)) * 1000) / 1000;
+/** User + system CPU seconds, or undefined when the agent reports neither. */
+export function cpuSeconds(statistics: StatisticsJson | undefined): number | undefined {
+  const user = statistics?.cpus_user_time_secs;
+  const system = statistics?.cpus_system_time_secs;
+  if (user === undefined && system === undefined) return undefined;
+  return (user ?? 0) + (system ?? 0);
+}
+
+function roundedMillis(seconds: number | undefined): number | null {
+  return seconds === undefined ? null : Math.round(seconds * 1000) / 1000;
 }
 
 /** Joins /state (every container and its state) with /containers (pid and usage of running ones). */
@@ -45,11 +52,20 @@ export function containerRows(
         pid: entry?.status?.executor_pid ?? null,
         classid: classid === undefined ? null : formatClassid(classid),
         started_at: task.statuses[0]?.timestamp ?? null,
-        cpu_secs: cpuSeconds(entry),
+        cpu_secs: roundedMillis(cpuSeconds(entry?.statistics)),
         mem_rss_bytes: entry?.statistics?.mem_rss_bytes ?? null,
       };
     })
     .sort((a, b) => (a.started_at ?? 0) - (b.started_at ?? 0));
+}
+
+/** Every container the agent knows, as `ps` rows, and the /containers entries of running ones. */
+export async function listContainers(client: AgentClient) {
+  const [state, entries] = await Promise.all([
+    client.getJson('/state').then(asState),
+    client.getJson('/containers').then(asContainers),
+  ]);
+  return { rows: containerRows(state, entries), entries };
 }
 
 /** The table `corral ps` prints; `now` in seconds since the epoch. */
@@ -92,11 +108,7 @@ export const ps: Command = {
     'corral ps --json | jq -r \'.[] | select(.state == "TASK_RUNNING") | .id\'',
   ],
   async run(context) {
-    const [state, entries] = await Promise.all([
-      context.client.getJson('/state').then(asState),
-      context.client.getJson('/containers').then(asContainers),
-    ]);
-    const rows = containerRows(state, entries);
+    const { rows } = await listContainers(context.client);
     if (context.json) printJson(context, rows);
     else context.out.stdout(formatRows(rows, context.now() / 1000));
     return 0;
