@@ -51,7 +51,7 @@ class World {
 
   constructor() {
     mkdirSync(join(this.dir, 'net.d'));
-    // bridge + host-local, chained into portmap and a recording plugin that checks prevResult.
+    // bridge + host-local, chained into portmap, firewall and a plugin that records prevResult.
     this.network('blue.conflist', {
       cniVersion: '1.0.0',
       name: 'blue',
@@ -68,6 +68,7 @@ class World {
           dns: { nameservers: ['198.18.0.1'], search: ['corral.test'] },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
+        { type: 'firewall' },
         { type: 'record', log: this.log },
       ],
     });
@@ -170,7 +171,9 @@ class World {
     const rules = execFileSync('iptables-save', { encoding: 'utf8' })
       .split('\n')
       // Per-container rules (portmap's own chains and jumps, made once per host, stay by design).
-      .filter((line) => line.startsWith('-A') && /CNI-DN-|id: \\"/.test(line));
+      .filter(
+        (line) => line.startsWith('-A') && /CNI-DN-|id: \\"|CNI-FORWARD .*198\.18\.0\./.test(line),
+      );
     const persisted = existsSync(join(this.dir, 'persist'))
       ? readdirSync(join(this.dir, 'persist'))
       : [];
