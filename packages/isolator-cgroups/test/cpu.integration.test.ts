@@ -73,7 +73,9 @@ describeWithWorld(
       expect(whole).toBeGreaterThan(2 * fifth);
       expect(after[0]).toMatchObject({ cpus_limit: 0.2, cpus_soft_limit: 0.1 });
       expect(after[0]?.cpus_nr_throttled).toBeGreaterThan(0);
-      expect(after[0]?.cpus_throttled_time_secs).toBeGreaterThan(0);
+      // Reported, but not required to have grown: the kernel adds throttled time when a period's
+      // throttling ends, and 6.18's task-based throttling can show throttled periods with 0 ns.
+      expect(after[0]?.cpus_throttled_time_secs).toBeGreaterThanOrEqual(0);
       expect(after[0]?.cpus_nr_periods).toBeGreaterThanOrEqual(after[0]?.cpus_nr_throttled ?? 0);
     });
 
