@@ -1,3 +1,4 @@
+import { measureLoopStretches } from '@corral/test-support/loop-stretches';
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord } from '../containers/registry.ts';
 import type { ContainerReport } from '../containers/views.ts';
@@ -6,10 +7,9 @@ import { PrometheusMetrics } from './prometheus.ts';
 
 const CONTAINERS = 10_000;
 /**
- * The main thread's CPU time between two turns of the event loop: what a stretch costs the other
- * requests, whatever the machine's load adds in wall time (a full parallel CI run stretched a
- * 50 ms slice to 500 ms of wall time by preemption alone). Measured: 45–57 ms, prom-client
- * writing one family of 10,000 series; a scrape built in one stretch takes ~450 ms.
+ * In the main thread's CPU time between two turns of the event loop (`measureLoopStretches`).
+ * Measured: 45–57 ms, prom-client writing one family of 10,000 series; a scrape built in one
+ * stretch takes ~450 ms.
  */
 const LONGEST_STRETCH_MS = 200;
 /** Families are written one at a time, values set in slices: many turns of the loop. */
@@ -52,24 +52,13 @@ describe('a scrape of 10,000 containers', () => {
       reports: async () => reports,
     });
     await exporter.text(); // warm-up: prom-client's label hashing, JIT
-    const threadMs = () => {
-      const { user, system } = process.threadCpuUsage();
-      return (user + system) / 1000;
-    };
-    let longest = 0;
-    let turns = 0;
-    let last = threadMs();
-    const ticker = setInterval(() => {
-      turns++;
-      const now = threadMs();
-      longest = Math.max(longest, now - last);
-      last = now;
-    }, 0);
     const started = performance.now();
-    const text = await exporter.text();
+    const {
+      result: text,
+      longestCpuMs: longest,
+      turns,
+    } = await measureLoopStretches(() => exporter.text());
     const elapsed = performance.now() - started;
-    clearInterval(ticker);
-    longest = Math.max(longest, threadMs() - last);
     expect(text.match(/^container_cpu_usage_seconds_total\{/gm)).toHaveLength(CONTAINERS);
     expect(turns).toBeGreaterThanOrEqual(MIN_TURNS);
     expect(longest, `longest stretch ${longest.toFixed(1)} ms`).toBeLessThan(LONGEST_STRETCH_MS);
