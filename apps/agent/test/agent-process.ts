@@ -17,13 +17,20 @@ export interface RunningAgent {
   get(path: string): Promise<Response>;
 }
 
-/** Flags of an agent with the full isolation, its dirs under `dir`, its cgroups under `cgroupsRoot`. */
-export function isolatedAgentFlags(dir: string, cgroupsRoot: string): string[] {
+/** Flags of a test's own agent: its dirs under `dir`, its cgroups under `cgroupsRoot`. */
+export function agentDirFlags(dir: string, cgroupsRoot: string): string[] {
   return [
     `--work_dir=${join(dir, 'work')}`,
     `--runtime_dir=${join(dir, 'run')}`,
     `--cgroups_root=${cgroupsRoot}`,
     '--launcher=linux',
+  ];
+}
+
+/** Flags of an agent with the full isolation, its dirs under `dir`, its cgroups under `cgroupsRoot`. */
+export function isolatedAgentFlags(dir: string, cgroupsRoot: string): string[] {
+  return [
+    ...agentDirFlags(dir, cgroupsRoot),
     '--isolation=cgroups/net_cls,namespaces/ipc,posix/cpu,posix/mem',
     '--cgroups_net_cls_primary_handle=0x19',
   ];

@@ -5,7 +5,13 @@ import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroup
 import { VolumePluginDouble } from '@corral/isolator-testkit/volume-plugin';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, startAgent, type WaitJson } from './agent-process.ts';
+import {
+  agentDirFlags,
+  type RunningAgent,
+  recoveredState,
+  startAgent,
+  type WaitJson,
+} from './agent-process.ts';
 
 let dir: string;
 let plugin: VolumePluginDouble;
@@ -33,10 +39,7 @@ afterAll(async () => {
 
 async function start(): Promise<RunningAgent> {
   const agent = await startAgent([
-    `--work_dir=${join(dir, 'work')}`,
-    `--runtime_dir=${join(dir, 'run')}`,
-    `--cgroups_root=${cgroupsRoot}`,
-    '--launcher=linux',
+    ...agentDirFlags(dir, cgroupsRoot),
     '--isolation=docker/volume,posix/cpu',
     `--docker_volume_plugin_dirs=${join(dir, 'plugins')}`,
     `--docker_volume_checkpoint_dir=${join(dir, 'checkpoints')}`,

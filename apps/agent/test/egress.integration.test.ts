@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, startAgent } from './agent-process.ts';
+import { agentDirFlags, type RunningAgent, recoveredState, startAgent } from './agent-process.ts';
 
 /*
  * The agent's test script runs this suite in network and mount namespaces of its own
@@ -58,10 +58,7 @@ afterAll(async () => {
 
 async function start(): Promise<RunningAgent> {
   const agent = await startAgent([
-    `--work_dir=${join(dir, 'work')}`,
-    `--runtime_dir=${join(dir, 'run')}`,
-    `--cgroups_root=${cgroupsRoot}`,
-    '--launcher=linux',
+    ...agentDirFlags(dir, cgroupsRoot),
     '--isolation=cgroups/net_cls,posix/cpu',
     `--cgroups_net_cls_primary_handle=${PRIMARY}`,
     '--cgroups_net_cls_egress_accounting=true',

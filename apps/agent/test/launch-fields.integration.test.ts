@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, runningTasks, startAgent } from './agent-process.ts';
+import {
+  agentDirFlags,
+  type RunningAgent,
+  recoveredState,
+  runningTasks,
+  startAgent,
+} from './agent-process.ts';
 
 const MODULES = new URL('./fixtures/modules.json', import.meta.url).pathname;
 
@@ -14,10 +20,7 @@ const agents: RunningAgent[] = [];
 
 async function start(isolation: string): Promise<RunningAgent> {
   const agent = await startAgent([
-    `--work_dir=${join(dir, 'work')}`,
-    `--runtime_dir=${join(dir, 'run')}`,
-    `--cgroups_root=${cgroupsRoot}`,
-    '--launcher=linux',
+    ...agentDirFlags(dir, cgroupsRoot),
     `--modules=${MODULES}`,
     `--isolation=${isolation}`,
     ...(isolation.includes('cgroups/net_cls') ? ['--cgroups_net_cls_primary_handle=0x7a'] : []),

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { destroyCgroup, findCgroup2Mount, findV1Hierarchy } from '@corral/cgroupfs';
 import { describeOnKernel } from '@corral/test-support/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningAgent, recoveredState, runningTasks, startAgent } from './agent-process.ts';
+import {
+  agentDirFlags,
+  type RunningAgent,
+  recoveredState,
+  runningTasks,
+  startAgent,
+} from './agent-process.ts';
 
 /*
  * The agent's test script runs this suite in network and mount namespaces of its own
@@ -51,10 +57,7 @@ afterAll(async () => {
 
 async function start(): Promise<RunningAgent> {
   const agent = await startAgent([
-    `--work_dir=${join(dir, 'work')}`,
-    `--runtime_dir=${join(dir, 'run')}`,
-    `--cgroups_root=${cgroupsRoot}`,
-    '--launcher=linux',
+    ...agentDirFlags(dir, cgroupsRoot),
     '--isolation=network/cni,posix/cpu',
     `--network_cni_config_dir=${join(dir, 'net.d')}`,
     '--network_cni_plugins_dir=/usr/lib/cni',
