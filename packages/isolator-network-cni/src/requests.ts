@@ -141,6 +141,13 @@ export function networkRequests(
       );
     }
     seen.add(info.name);
+    // Mesos' network security groups: nothing in CNI carries them, so refuse rather than drop.
+    if (Array.isArray(info.groups) && info.groups.length > 0) {
+      throw new InvalidContainerConfigError(
+        `${field}.groups`,
+        'network groups are not supported: no CNI plugin receives them; leave groups out',
+      );
+    }
     const ip = requestedIp(info, field, network);
     return {
       network,
