@@ -34,8 +34,6 @@ export type RuntimeRequest =
   | { readonly verb: 'kill'; readonly id: string; readonly signal: number; readonly all: boolean }
   | { readonly verb: 'delete'; readonly id: string; readonly force: boolean };
 
-export type RuntimeVerb = RuntimeRequest['verb'];
-
 /** How many bytes of each stream a client has received. */
 export interface OutputOffsets {
   readonly stdout: number;
