@@ -41,15 +41,24 @@ export interface CommandIdentity {
 const USER_FIELD = 'command.user';
 const NNP_FIELD = 'container.linux_info.no_new_privileges';
 
+/** The agent's own identity, per user-files source: it does not change while the agent runs. */
+const agentIdentities = new WeakMap<UserFiles, CommandIdentity>();
+
+/** Looked up once, not on every launch: most launches name no user and run as the agent. */
 function agentIdentity(files: UserFiles): CommandIdentity {
-  const uid = process.getuid?.() ?? 0;
-  return {
-    user: userNameOf(uid, files) ?? String(uid),
-    uid,
-    gid: process.getgid?.() ?? 0,
-    groups: process.getgroups?.() ?? [],
-    switchUser: false,
-  };
+  let identity = agentIdentities.get(files);
+  if (!identity) {
+    const uid = process.getuid?.() ?? 0;
+    identity = {
+      user: userNameOf(uid, files) ?? String(uid),
+      uid,
+      gid: process.getgid?.() ?? 0,
+      groups: process.getgroups?.() ?? [],
+      switchUser: false,
+    };
+    agentIdentities.set(files, identity);
+  }
+  return identity;
 }
 
 /**
